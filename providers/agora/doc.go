@@ -1,0 +1,2 @@
+// Package agora is the agora provider: client, signer and emulator.
+package agora

@@ -1,0 +1,2 @@
+// Package aliyun is the aliyun provider: client, signer and emulator.
+package aliyun

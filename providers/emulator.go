@@ -1,0 +1,116 @@
+package providers
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/recordctl/recordctl/spec"
+)
+
+// EmulatorConfig is shared by every provider emulator.
+type EmulatorConfig struct {
+	// Now is the emulator's clock (injectable for tests); nil means time.Now.
+	Now func() time.Time
+	// Faults is the fault injector consulted on every request; nil means none.
+	Faults *Faults
+}
+
+// Clock returns c.Now or time.Now.
+func (c EmulatorConfig) Clock() func() time.Time {
+	if c.Now != nil {
+		return c.Now
+	}
+	return time.Now
+}
+
+// Emulator is a provider's wire-compatible fake service on loopback.
+type Emulator interface {
+	// Handlers returns one handler per listener the emulator needs, in
+	// endpoint order (agora: primary and fallback domains).
+	Handlers() []http.Handler
+	// DemoCredentials maps credential field names (as in the Provider
+	// document, e.g. "secretId") to the demo values the emulator accepts.
+	DemoCredentials() map[string]string
+	// Configure fills the provider-specific fields a Provider document needs
+	// to talk to this emulator (region, projectId, appId ...), besides the
+	// endpoints and credentials that the caller sets.
+	Configure(p *spec.Provider)
+}
+
+// Faults injects failures into emulator responses. Safe for concurrent use;
+// tests and `recordctl emulate` flags change it at run time.
+type Faults struct {
+	mu        sync.Mutex
+	errorRate float64       // probability of a 5xx-class failure
+	timeouts  float64       // probability of hanging until the client gives up
+	latency   time.Duration // added to every request
+	throttle  bool          // answer every request with the throttling error
+	rng       *rand.Rand
+}
+
+// NewFaults returns an injector with no faults; seed makes it repeatable.
+func NewFaults(seed uint64) *Faults {
+	return &Faults{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// Set changes the fault settings.
+func (f *Faults) Set(errorRate float64, latency time.Duration, throttle bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errorRate, f.latency, f.throttle = errorRate, latency, throttle
+}
+
+// SetTimeoutRate sets the probability that a request hangs (up to 30 s or
+// until the client disconnects), standing in for a network timeout.
+func (f *Faults) SetTimeoutRate(p float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.timeouts = p
+}
+
+// Fault is what the injector decided for one request.
+type Fault int
+
+const (
+	FaultNone     Fault = iota
+	FaultError          // answer with the provider's internal (retryable) error
+	FaultThrottle       // answer with the provider's throttling error
+	FaultTimeout        // hang: the caller handles the timeout
+)
+
+// Decide sleeps the configured latency (or until r's context ends) and
+// returns the fault to inject for this request. A nil *Faults injects nothing.
+func (f *Faults) Decide(r *http.Request) Fault {
+	if f == nil {
+		return FaultNone
+	}
+	f.mu.Lock()
+	lat, rate, thr, to := f.latency, f.errorRate, f.throttle, f.timeouts
+	x, y := f.rng.Float64(), f.rng.Float64()
+	f.mu.Unlock()
+	if lat > 0 {
+		t := time.NewTimer(lat)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+	switch {
+	case thr:
+		return FaultThrottle
+	case x < to:
+		t := time.NewTimer(30 * time.Second)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+		return FaultTimeout
+	case y < rate:
+		return FaultError
+	}
+	return FaultNone
+}

@@ -1,0 +1,2 @@
+// Package huawei is the huawei provider: client, signer and emulator.
+package huawei

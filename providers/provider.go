@@ -1,0 +1,232 @@
+// Package providers defines the contract between the reconcile engine and
+// each cloud provider, and a registry of provider implementations by type
+// name. Provider quirks stay in the sub-packages (tencent, aliyun, huawei,
+// agora); the engine only sees Capabilities, Tasks and classified errors.
+package providers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/recordctl/recordctl/spec"
+)
+
+// Capabilities describe what a provider can do and which documented limits
+// the engine must respect before calling it.
+type Capabilities struct {
+	// ScheduleAhead: tasks can be created before their window opens
+	// (StartTime/EndTime). False for command-driven providers.
+	ScheduleAhead bool
+	// MaxLookahead bounds how far ahead a task may start (tencent: 6 days).
+	MaxLookahead time.Duration
+	// MaxTaskDuration is the longest single task; longer windows are chained
+	// into consecutive tasks. Zero means unlimited.
+	MaxTaskDuration time.Duration
+	// CanList: List reports tasks the provider holds, including ones
+	// recordctl did not create (so crashes are recovered by adoption).
+	CanList bool
+	// MinRestartGap is the minimum time between a stop and the next start of
+	// the same stream (huawei: 10 s). Windows closer than this are merged.
+	MinRestartGap time.Duration
+	// MaxOverlapPerStream is how many tasks of one stream may overlap (tencent: 3). Zero: no limit.
+	MaxOverlapPerStream int
+	// StartDeadline is how long a started task may take to confirm (agora: 90 s).
+	StartDeadline time.Duration
+	// DefaultRateLimit is the documented request rate, requests/s.
+	DefaultRateLimit float64
+	// StopFinalizeDelay is how long after a stop the file appears (aliyun: 180 s
+	// unless finalizeImmediately); shown in plans.
+	StopFinalizeDelay time.Duration
+}
+
+// Status is a task's lifecycle state as the provider reports it.
+type Status string
+
+const (
+	StatusScheduled Status = "scheduled" // created, window not yet open
+	StatusStarting  Status = "starting"  // start accepted, not yet confirmed (agora)
+	StatusRecording Status = "recording" // running now
+	StatusWaiting   Status = "waiting"   // window open, stream not being pushed yet
+	StatusFinished  Status = "finished"  // ended at its end time
+	StatusStopped   Status = "stopped"   // stopped early by a Stop call or by hand
+	StatusFailed    Status = "failed"    // start never confirmed, or the recorder left
+	StatusGone      Status = "gone"      // not found at the provider (deleted or expired)
+	StatusUnknown   Status = "unknown"   // the provider cannot tell (command providers)
+)
+
+// Task is one recording task at a provider.
+type Task struct {
+	// ID is the provider's handle as shown to users (TaskId, sid, stream).
+	ID string `json:"id"`
+	// Handle holds whatever else the provider needs to address the task
+	// later (agora: resourceId, sid, uid, mode). Never secrets.
+	Handle map[string]string `json:"handle,omitempty"`
+	Stream spec.Stream       `json:"stream"`
+	// Start and End are the task's scheduled times (zero End: open-ended).
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Stopped is when the task was stopped early (zero: never).
+	Stopped time.Time `json:"stopped,omitempty"`
+	Status  Status    `json:"status"`
+	// Files lists recorded files where the provider reports them (agora stop).
+	Files []string `json:"files,omitempty"`
+}
+
+// CreateRequest asks for a task recording Stream over [Start, End).
+type CreateRequest struct {
+	// Key is the window (piece) identity, for logs and idempotency.
+	Key       string
+	Recording *spec.Recording
+	Stream    spec.Stream
+	// Start, End: the desired task times. For command providers Start is
+	// ignored (recording starts now); End is informational.
+	Start, End time.Time
+	// Now is the engine's clock at planning time.
+	Now time.Time
+	// Previous is the task this one replaces (drift, failed start), if any.
+	Previous *Task
+}
+
+// Scope narrows a List call.
+type Scope struct {
+	// Streams whose tasks are of interest.
+	Streams []spec.Stream
+	// From, To bound task times (tasks overlapping [From, To)).
+	From, To time.Time
+	// Managed are the tasks recordctl's state holds for this provider;
+	// providers that cannot list report these (e.g. by querying each).
+	Managed []Task
+}
+
+// Provider is one configured cloud account. Implementations must be safe for
+// concurrent use; rate limiting is done by the engine.
+type Provider interface {
+	Capabilities() Capabilities
+	// List reports the tasks in scope as the provider sees them. Providers
+	// without CanList return what they can learn about scope.Managed.
+	List(ctx context.Context, scope Scope) ([]Task, error)
+	// Create starts a task now or schedules it. An AlreadyExists error means
+	// the task exists and should be adopted.
+	Create(ctx context.Context, req CreateRequest) (Task, error)
+	// Stop ends a running task early. Stopping a task that is already
+	// stopped or gone is not an error.
+	Stop(ctx context.Context, t Task) (Task, error)
+	// Delete removes a scheduled task that has not started.
+	Delete(ctx context.Context, t Task) error
+}
+
+// Reasserter is implemented by command providers that cannot observe a
+// recording: Reassert re-issues the start for a task whose window is open,
+// so a stream that dropped and came back is recorded again. It returns the
+// task and whether a new recording had to be started.
+type Reasserter interface {
+	Reassert(ctx context.Context, t Task) (Task, bool, error)
+}
+
+// Options configure a provider instance.
+type Options struct {
+	// HTTPClient to use; nil means a client with sane timeouts.
+	HTTPClient *http.Client
+	// UserAgent names recordctl and its version.
+	UserAgent string
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+	// Sleep waits (tests may shorten backoffs); nil means a context-aware time.Sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Clock returns o.Now or time.Now.
+func (o Options) Clock() func() time.Time {
+	if o.Now != nil {
+		return o.Now
+	}
+	return time.Now
+}
+
+// Sleeper returns o.Sleep or a context-aware sleep.
+func (o Options) Sleeper() func(ctx context.Context, d time.Duration) error {
+	if o.Sleep != nil {
+		return o.Sleep
+	}
+	return func(ctx context.Context, d time.Duration) error {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	}
+}
+
+// Client returns o.HTTPClient or a default client with a 30 s timeout.
+func (o Options) Client() *http.Client {
+	if o.HTTPClient != nil {
+		return o.HTTPClient
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+// Factory builds a Provider from its document.
+type Factory func(p *spec.Provider, opts Options) (Provider, error)
+
+// Registration describes one provider type.
+type Registration struct {
+	Type string
+	// Capabilities are static per type (the engine uses them at plan time
+	// without building a client).
+	Capabilities Capabilities
+	New          Factory
+	// NewEmulator builds this type's emulator; nil if it has none.
+	NewEmulator func(cfg EmulatorConfig) Emulator
+}
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Registration{}
+)
+
+// Register makes a provider type available by name. It panics on duplicates
+// (a programming error, as with database/sql drivers).
+func Register(r Registration) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := registry[r.Type]; dup {
+		panic("providers: Register called twice for " + r.Type)
+	}
+	registry[r.Type] = r
+}
+
+// Lookup returns the registration for a type.
+func Lookup(typ string) (Registration, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	r, ok := registry[typ]
+	return r, ok
+}
+
+// Types lists registered types, sorted.
+func Types() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for t := range registry {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// New builds the Provider for a document through its registered factory.
+func New(p *spec.Provider, opts Options) (Provider, error) {
+	r, ok := Lookup(p.Spec.Type)
+	if !ok {
+		return nil, fmt.Errorf("provider %s: type %q is not supported", p.Metadata.Name, p.Spec.Type)
+	}
+	return r.New(p, opts)
+}

@@ -1,0 +1,2 @@
+// Package tencent is the tencent provider: client, signer and emulator.
+package tencent

@@ -1,0 +1,212 @@
+// Package spec defines recordctl's documents (Provider, Recording), loads them
+// from YAML with source positions, validates them and fills defaults.
+package spec
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// APIVersion is the only apiVersion recordctl/v1 documents may carry.
+const APIVersion = "recordctl/v1"
+
+// Document kinds.
+const (
+	KindProvider  = "Provider"
+	KindRecording = "Recording"
+)
+
+// Provider types.
+const (
+	TypeTencent = "tencent"
+	TypeAliyun  = "aliyun"
+	TypeHuawei  = "huawei"
+	TypeAgora   = "agora"
+)
+
+// Pos is a position in a source file; File is relative to the loaded directory.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Metadata names a document.
+type Metadata struct {
+	Name   string            `yaml:"name" json:"name"`
+	Labels map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+}
+
+// SecretRef points at a secret; the value itself never lives in a document.
+type SecretRef struct {
+	Env  string `yaml:"env,omitempty" json:"env,omitempty"`
+	File string `yaml:"file,omitempty" json:"file,omitempty"`
+}
+
+// IsZero reports whether the reference is empty.
+func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" }
+
+// String names the reference (never the value), e.g. "env:TENCENTCLOUD_SECRET_ID".
+func (r SecretRef) String() string {
+	if r.Env != "" {
+		return "env:" + r.Env
+	}
+	if r.File != "" {
+		return "file:" + r.File
+	}
+	return "<unset>"
+}
+
+// Resolve reads the secret. Errors name the reference, never the value.
+func (r SecretRef) Resolve() (string, error) {
+	switch {
+	case r.Env != "":
+		v, ok := os.LookupEnv(r.Env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("secret %s: environment variable is not set", r)
+		}
+		return v, nil
+	case r.File != "":
+		b, err := os.ReadFile(r.File)
+		if err != nil {
+			return "", fmt.Errorf("secret %s: %v", r, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return "", fmt.Errorf("secret reference is empty")
+}
+
+// Provider is one cloud account.
+type Provider struct {
+	Pos      Pos // position of the document (its first key)
+	Metadata Metadata
+	Spec     ProviderSpec
+}
+
+// Name returns metadata.name.
+func (p *Provider) Name() string { return p.Metadata.Name }
+
+// ProviderSpec holds the per-type provider fields of DESIGN.md.
+type ProviderSpec struct {
+	Type     string `yaml:"type" json:"type"`
+	Region   string `yaml:"region,omitempty" json:"region,omitempty"`
+	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	// ProjectID is Huawei's project id.
+	ProjectID string `yaml:"projectId,omitempty" json:"projectId,omitempty"`
+	// AppID is Agora's App ID.
+	AppID string `yaml:"appId,omitempty" json:"appId,omitempty"`
+	// Endpoints is Agora's ordered list of base URLs, tried in order.
+	Endpoints []string `yaml:"endpoints,omitempty" json:"endpoints,omitempty"`
+	// Credentials maps a per-type field name (secretId, accessKeyId, customerId, ...) to a reference.
+	Credentials map[string]SecretRef `yaml:"credentials" json:"credentials"`
+	// RateLimit is requests per second; defaulted per type.
+	RateLimit float64 `yaml:"rateLimit,omitempty" json:"rateLimit,omitempty"`
+}
+
+// Recording is one stream on one schedule.
+type Recording struct {
+	Pos      Pos // position of the document (its first key)
+	Metadata Metadata
+	Spec     RecordingSpec
+}
+
+// Name returns metadata.name.
+func (r *Recording) Name() string { return r.Metadata.Name }
+
+// RecordingSpec says what is recorded, when and through which Provider.
+// Exactly one of Schedule, Windows and Continuous is set.
+type RecordingSpec struct {
+	Provider   string    `yaml:"provider" json:"provider"`
+	Stream     Stream    `yaml:"stream" json:"stream"`
+	Schedule   *Schedule `yaml:"schedule,omitempty" json:"schedule,omitempty"`
+	Windows    []Window  `yaml:"windows,omitempty" json:"windows,omitempty"`
+	Continuous bool      `yaml:"continuous,omitempty" json:"continuous,omitempty"`
+	Options    Options   `yaml:"options,omitempty" json:"options,omitempty"`
+}
+
+// Stream identifies a live stream: Domain/App/Name, or Channel for agora.
+type Stream struct {
+	Domain  string `yaml:"domain,omitempty" json:"domain,omitempty"`
+	App     string `yaml:"app,omitempty" json:"app,omitempty"`
+	Name    string `yaml:"name,omitempty" json:"name,omitempty"`
+	Channel string `yaml:"channel,omitempty" json:"channel,omitempty"`
+}
+
+// String renders the stream as domain/app/name or the channel name.
+func (s Stream) String() string {
+	if s.Channel != "" {
+		return s.Channel
+	}
+	return s.Domain + "/" + s.App + "/" + s.Name
+}
+
+// Schedule is a cron schedule with a duration, in a time zone.
+type Schedule struct {
+	Pos      Pos            `yaml:"-" json:"-"` // position of the cron value
+	Cron     string         `yaml:"cron" json:"cron"`
+	Duration time.Duration  `yaml:"duration" json:"duration"`
+	Timezone string         `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+	Location *time.Location `yaml:"-" json:"-"` // resolved Timezone; UTC by default
+}
+
+// Window is an explicit one-off window [Start, End).
+type Window struct {
+	Pos   Pos       `yaml:"-" json:"-"`
+	Start time.Time `yaml:"start" json:"start"`
+	End   time.Time `yaml:"end" json:"end"`
+}
+
+// Options are the provider-specific recording options; which fields are
+// allowed depends on the Provider's type (see DESIGN.md).
+type Options struct {
+	// tencent
+	TemplateID *int64 `yaml:"templateId,omitempty" json:"templateId,omitempty"`
+	StreamType *int64 `yaml:"streamType,omitempty" json:"streamType,omitempty"`
+	Extension  string `yaml:"extension,omitempty" json:"extension,omitempty"`
+	// aliyun
+	FinalizeImmediately bool `yaml:"finalizeImmediately,omitempty" json:"finalizeImmediately,omitempty"`
+	// agora
+	Mode                string        `yaml:"mode,omitempty" json:"mode,omitempty"`
+	UID                 *int64        `yaml:"uid,omitempty" json:"uid,omitempty"`
+	BackupUID           *int64        `yaml:"backupUid,omitempty" json:"backupUid,omitempty"`
+	Token               *SecretRef    `yaml:"token,omitempty" json:"token,omitempty"`
+	MaxIdleTime         *int64        `yaml:"maxIdleTime,omitempty" json:"maxIdleTime,omitempty"`
+	ResourceExpiredHour *int64        `yaml:"resourceExpiredHour,omitempty" json:"resourceExpiredHour,omitempty"`
+	Storage             *AgoraStorage `yaml:"storage,omitempty" json:"storage,omitempty"`
+}
+
+// AgoraStorage is Agora's storageConfig; keys come by reference.
+type AgoraStorage struct {
+	Vendor         int64     `yaml:"vendor" json:"vendor"`
+	Region         int64     `yaml:"region" json:"region"`
+	Bucket         string    `yaml:"bucket" json:"bucket"`
+	AccessKey      SecretRef `yaml:"accessKey" json:"accessKey"`
+	SecretKey      SecretRef `yaml:"secretKey" json:"secretKey"`
+	FileNamePrefix []string  `yaml:"fileNamePrefix,omitempty" json:"fileNamePrefix,omitempty"`
+}
+
+// Set is a loaded, validated spec directory.
+type Set struct {
+	Dir        string
+	Providers  []*Provider  // sorted by name
+	Recordings []*Recording // sorted by name
+}
+
+// Provider returns the named Provider or nil.
+func (s *Set) Provider(name string) *Provider {
+	for _, p := range s.Providers {
+		if p.Metadata.Name == name {
+			return p
+		}
+	}
+	return nil
+}
