@@ -1,5 +1,265 @@
 package spec
 
-import "time"
+import (
+	"math/bits"
+	"sort"
+	"time"
 
-func (r *Recording) windows(from, to time.Time) []Interval { return nil }
+	"github.com/robfig/cron/v3"
+)
+
+// ContinuousStart and ContinuousEnd bound the single window of a continuous
+// Recording: a fixed start keeps its identity stable across restarts, and
+// pieces split from it (24 h for tencent) fall on UTC midnights.
+var (
+	ContinuousStart = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	ContinuousEnd   = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// maxLookback bounds how far back windows that touch each other are
+// followed to find the start of a merged window; schedules whose windows
+// chain further (like "@every 30m" for 1h) are treated as continuous.
+const maxLookback = 400 * 24 * time.Hour
+
+// WindowID is a window's identity: <recording>@<start in UTC, RFC 3339>.
+func WindowID(recording string, start time.Time) string {
+	return recording + "@" + start.UTC().Format(time.RFC3339)
+}
+
+func (r *Recording) windows(from, to time.Time) []Interval {
+	s := &r.Spec
+	switch {
+	case s.Continuous:
+		if ContinuousEnd.After(from) && ContinuousStart.Before(to) {
+			return []Interval{{ContinuousStart, ContinuousEnd}}
+		}
+		return nil
+	case len(s.Windows) > 0:
+		iv := make([]Interval, 0, len(s.Windows))
+		for _, w := range s.Windows {
+			if w.End.After(w.Start) {
+				iv = append(iv, Interval{w.Start, w.End})
+			}
+		}
+		return overlapping(Merge(iv), from, to)
+	case s.Schedule != nil:
+		return s.Schedule.Windows(from, to)
+	}
+	return nil
+}
+
+// Windows returns the schedule's merged windows overlapping [from, to).
+func (sc *Schedule) Windows(from, to time.Time) []Interval {
+	if sc.Duration <= 0 || !to.After(from) {
+		return nil
+	}
+	sched, err := ParseCron(sc.Cron)
+	if err != nil {
+		return nil
+	}
+	loc := sc.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	d := sc.Duration
+	// A window [f, f+d) overlaps [from, to) when from-d < f < to; the
+	// window ending exactly at from is kept too, since touching windows merge.
+	starts := Fires(sched, loc, from.Add(-d), to)
+	iv := make([]Interval, len(starts), len(starts)+1)
+	for i, f := range starts {
+		iv[i] = Interval{f, f.Add(d)}
+	}
+	if len(starts) > 0 {
+		// The windows before starts[0] that chain into it are contiguous:
+		// one span covers them. An endless chain is anchored like a
+		// continuous recording so its identity does not move with from.
+		first, endless := chainStart(sched, loc, d, starts[0])
+		if endless {
+			first = ContinuousStart
+		}
+		if first.Before(starts[0]) {
+			iv = append(iv, Interval{first, starts[0]})
+		}
+	}
+	return overlapping(Merge(iv), from, to)
+}
+
+// chainStart follows windows of duration d that touch or overlap the one
+// starting at s backwards and returns the earliest start of the chain.
+func chainStart(sched cron.Schedule, loc *time.Location, d time.Duration, s time.Time) (time.Time, bool) {
+	block := d
+	if block < 24*time.Hour {
+		block = 24 * time.Hour
+	}
+	limit := s.Add(-maxLookback)
+	for s.After(limit) {
+		prev := Fires(sched, loc, s.Add(-block), s)
+		i := len(prev) - 1
+		for ; i >= 0 && !prev[i].Add(d).Before(s); i-- {
+			s = prev[i]
+		}
+		if i >= 0 || len(prev) == 0 && block <= d {
+			return s, false // a gap before s, or nothing before it
+		}
+		if len(prev) == 0 {
+			// nothing in this block: the chain ended unless windows are longer than the block
+			return s, false
+		}
+	}
+	return s, true
+}
+
+// Merge sorts intervals and merges those that overlap or touch.
+func Merge(iv []Interval) []Interval {
+	if len(iv) < 2 {
+		return iv
+	}
+	sort.Slice(iv, func(i, j int) bool { return iv[i].Start.Before(iv[j].Start) })
+	out := iv[:1]
+	for _, x := range iv[1:] {
+		last := &out[len(out)-1]
+		if !x.Start.After(last.End) {
+			if x.End.After(last.End) {
+				last.End = x.End
+			}
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+func overlapping(iv []Interval, from, to time.Time) []Interval {
+	out := iv[:0]
+	for _, x := range iv {
+		if x.End.After(from) && x.Start.Before(to) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// starBit marks a "*" in robfig/cron's day-of-month and day-of-week fields.
+const starBit = 1 << 63
+
+// Fires returns the schedule's start instants in [from, to), sorted and
+// unique. Unlike robfig/cron's Next, a local time inside a spring-forward
+// gap fires at the first instant after the gap, and a local time that occurs
+// twice in a fall-back hour fires once, at its first occurrence. "@every D"
+// fires at whole multiples of D since the Unix epoch, so its windows do not
+// depend on when recordctl started.
+func Fires(sched cron.Schedule, loc *time.Location, from, to time.Time) []time.Time {
+	if !to.After(from) {
+		return nil
+	}
+	switch s := sched.(type) {
+	case cron.ConstantDelaySchedule:
+		d := s.Delay
+		if d < time.Second {
+			d = time.Second
+		}
+		first := from.Truncate(d)
+		if first.Before(from) {
+			first = first.Add(d)
+		}
+		var out []time.Time
+		for t := first; t.Before(to); t = t.Add(d) {
+			out = append(out, t)
+		}
+		return out
+	case *cron.SpecSchedule:
+		return specFires(s, loc, from, to)
+	}
+	// Unknown schedule kinds: fall back to robfig's own iteration.
+	var out []time.Time
+	for t := sched.Next(from.Add(-time.Second)); !t.IsZero() && t.Before(to); t = sched.Next(t) {
+		if !t.Before(from) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func specFires(s *cron.SpecSchedule, loc *time.Location, from, to time.Time) []time.Time {
+	if s.Location != nil && s.Location != time.Local {
+		loc = s.Location // CRON_TZ= / TZ= prefix in the expression wins
+	}
+	lf, lt := from.In(loc), to.In(loc)
+	day := time.Date(lf.Year(), lf.Month(), lf.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+	last := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	var out []time.Time
+	for ; !day.After(last); day = day.AddDate(0, 0, 1) {
+		if s.Month&(1<<uint(day.Month())) == 0 || !dayMatches(s, day) {
+			continue
+		}
+		for h := range setBits(s.Hour, 24) {
+			for m := range setBits(s.Minute, 60) {
+				for sec := range setBits(s.Second, 60) {
+					t := resolveWall(day.Year(), day.Month(), day.Day(), h, m, sec, loc)
+					if t.Before(from) || !t.Before(to) {
+						continue
+					}
+					if n := len(out); n > 0 && !out[n-1].Before(t) {
+						continue // several gap times map to the same instant
+					}
+					out = append(out, t)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func dayMatches(s *cron.SpecSchedule, day time.Time) bool {
+	dom := s.Dom&(1<<uint(day.Day())) > 0
+	dow := s.Dow&(1<<uint(day.Weekday())) > 0
+	if s.Dom&starBit > 0 || s.Dow&starBit > 0 {
+		return dom && dow
+	}
+	return dom || dow
+}
+
+// setBits yields the set bit positions below n, in order.
+func setBits(mask uint64, n int) func(func(int) bool) {
+	return func(yield func(int) bool) {
+		m := mask &^ starBit
+		if n < 64 {
+			m &= 1<<uint(n) - 1
+		}
+		for m != 0 {
+			i := bits.TrailingZeros64(m)
+			if !yield(i) {
+				return
+			}
+			m &= m - 1
+		}
+	}
+}
+
+// resolveWall maps a local wall-clock time to an instant: a time in a gap
+// becomes the first instant after the gap; an ambiguous time its first
+// occurrence.
+func resolveWall(y int, mo time.Month, d, h, mi, s int, loc *time.Location) time.Time {
+	t := time.Date(y, mo, d, h, mi, s, 0, loc)
+	want := time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+	got := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+	start, end := t.ZoneBounds()
+	if !got.Equal(want) {
+		// In a gap: Go picked an offset from one side of the transition.
+		if got.After(want) {
+			return start
+		}
+		return end
+	}
+	if !start.IsZero() {
+		_, cur := t.Zone()
+		_, prev := start.Add(-time.Nanosecond).Zone()
+		if prev > cur { // t is just after a fall-back: is there an earlier twin?
+			twin := t.Add(-time.Duration(prev-cur) * time.Second)
+			if twin.Before(start) {
+				return twin
+			}
+		}
+	}
+	return t
+}
