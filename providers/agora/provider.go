@@ -1,0 +1,118 @@
+package agora
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/spec"
+)
+
+// Caps are Agora's static capabilities: command-driven (no scheduling, no
+// listing), a start must confirm within 90 s (seed 004).
+var Caps = providers.Capabilities{
+	ScheduleAhead:    false,
+	CanList:          false,
+	StartDeadline:    90 * time.Second,
+	DefaultRateLimit: 10,
+}
+
+// DefaultEndpoints are used when a Provider document lists none: Agora's
+// current global domain, then the older one (agora.md §1).
+var DefaultEndpoints = []string{"https://api.sd-rtn.com", "https://api.agora.io"}
+
+func init() {
+	providers.Register(providers.Registration{
+		Type:         spec.TypeAgora,
+		Capabilities: Caps,
+		New:          New,
+		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
+	})
+}
+
+// Provider is one Agora project (App ID) reached through an ordered list of
+// domains. Safe for concurrent use.
+type Provider struct {
+	name      string
+	appID     string
+	custID    string
+	custSec   string
+	endpoints *endpoints
+	client    *http.Client
+	userAgent string
+	now       func() time.Time
+	sleep     func(context.Context, time.Duration) error
+	red       redactor
+}
+
+// New builds the provider from its document, resolving the customer
+// credentials now; errors name the reference, never the value.
+func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
+	if p.Spec.AppID == "" {
+		return nil, fmt.Errorf("provider %s: spec.appId is required (the Agora project's App ID)", p.Name())
+	}
+	urls := p.Spec.Endpoints
+	if len(urls) == 0 && p.Spec.Endpoint != "" {
+		urls = []string{p.Spec.Endpoint}
+	}
+	if len(urls) == 0 {
+		urls = DefaultEndpoints
+	}
+	clean := make([]string, 0, len(urls))
+	for _, u := range urls {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			return nil, fmt.Errorf("provider %s: endpoint %q is not an http(s) base URL", p.Name(), u)
+		}
+		clean = append(clean, strings.TrimRight(u, "/"))
+	}
+	cred := func(field string) (string, error) {
+		ref, ok := p.Spec.Credentials[field]
+		if !ok || ref.IsZero() {
+			return "", fmt.Errorf("provider %s: credentials.%s is required", p.Name(), field)
+		}
+		v, err := ref.Resolve()
+		if err != nil {
+			return "", fmt.Errorf("provider %s: credentials.%s: %w", p.Name(), field, err)
+		}
+		return v, nil
+	}
+	id, err := cred("customerId")
+	if err != nil {
+		return nil, err
+	}
+	sec, err := cred("customerSecret")
+	if err != nil {
+		return nil, err
+	}
+	ua := opts.UserAgent
+	if ua == "" {
+		ua = "recordctl"
+	}
+	pr := &Provider{
+		name: p.Name(), appID: p.Spec.AppID, custID: id, custSec: sec,
+		client: opts.Client(), userAgent: ua, now: opts.Clock(), sleep: opts.Sleeper(),
+	}
+	pr.endpoints = &endpoints{urls: clean, now: pr.now}
+	pr.red.add(id)
+	pr.red.add(sec)
+	return pr, nil
+}
+
+// Capabilities returns Caps.
+func (p *Provider) Capabilities() providers.Capabilities { return Caps }
+
+// Delete is not supported: Agora cannot schedule ahead, so there is never a
+// task that has not started.
+func (p *Provider) Delete(ctx context.Context, t providers.Task) error {
+	return permanent("delete", "agora tasks are never scheduled ahead; stop task %s instead", t.ID)
+}
+
+// basePath is the API prefix of this App ID.
+func (p *Provider) basePath() string {
+	return "/v1/apps/" + url.PathEscape(p.appID) + "/cloud_recording"
+}
