@@ -1,0 +1,233 @@
+package spec
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Build checks documents against each other and fills defaults, at the
+// current time (see BuildAt).
+func Build(dir string, files []*File) (*Set, error) { return BuildAt(dir, files, time.Now()) }
+
+// BuildAt checks the documents of files against each other: names unique per
+// kind, each Recording's Provider exists, stream shape and options fit the
+// provider type, and no two Recordings record the same stream at once within
+// ConflictHorizon after now. It fills defaults (rateLimit, agora endpoints,
+// timezone) on copies, so files are never modified.
+//
+// The Set holds every document without an error of its own, sorted by name;
+// Recordings in a conflict stay in it (the conflict is reported as an error).
+// The error aggregates *Error values (a *multierror.Error), or is nil.
+func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
+	d := &decoder{}
+	set := &Set{Dir: dir}
+	refs := collectRefs(files)
+
+	// Names unique per kind; the second occurrence (in file order) is dropped.
+	first := map[string]*docRef{}
+	for _, r := range refs {
+		if r.name == "" || r.kind == "" {
+			continue
+		}
+		key := r.kind + "/" + r.name
+		if f, dup := first[key]; dup {
+			d.errs = append(d.errs, errAt(r.namePos, fmt.Sprintf("duplicate %s name %q: already defined at %s; names must be unique per kind across the directory", r.kind, r.name, f.namePos)))
+			r.valid = false
+			r.duplicate = true
+			continue
+		}
+		first[key] = r
+	}
+
+	// Providers: valid ones go into the Set; every decoded one with a known
+	// type is used to check its Recordings, so those errors come in the same run.
+	providers := map[string]*Provider{} // valid, defaulted
+	decoded := map[string]*Provider{}   // first of each name, valid or not
+	for _, r := range refs {
+		if r.kind != KindProvider || r.duplicate || r.name == "" {
+			continue
+		}
+		if r.prov != nil && ruleFor(r.prov.Spec.Type) != nil {
+			decoded[r.name] = r.prov
+		} else {
+			decoded[r.name] = nil
+		}
+		if r.valid && r.prov != nil {
+			p := defaultProvider(r.prov)
+			providers[r.name] = p
+			set.Providers = append(set.Providers, p)
+		}
+	}
+
+	var recs []*recRef
+	for _, r := range refs {
+		if r.rec == nil || r.rec.Spec.Provider == "" {
+			continue
+		}
+		name := r.rec.Spec.Provider
+		p, defined := decoded[name]
+		if !defined {
+			d.errs = append(d.errs, errAt(r.providerPos, fmt.Sprintf("spec.provider: there is no Provider named %q; defined Providers: %s",
+				name, providerNames(decoded))))
+			continue
+		}
+		if p == nil || !checkAgainstProvider(d, r, p) || !r.valid || providers[name] == nil {
+			continue
+		}
+		rec := defaultRecording(r.rec)
+		set.Recordings = append(set.Recordings, rec)
+		recs = append(recs, &recRef{ref: r, rec: rec, prov: providers[name]})
+	}
+	findConflicts(d, recs, now)
+
+	sort.Slice(set.Providers, func(i, j int) bool { return set.Providers[i].Metadata.Name < set.Providers[j].Metadata.Name })
+	sort.Slice(set.Recordings, func(i, j int) bool { return set.Recordings[i].Metadata.Name < set.Recordings[j].Metadata.Name })
+	return set, d.result()
+}
+
+// collectRefs lists the documents of files in source order (file path, line,
+// column); hand-made Files are described from their documents.
+func collectRefs(files []*File) []*docRef {
+	var refs []*docRef
+	for _, f := range files {
+		if f == nil {
+			continue
+		}
+		if f.docs != nil {
+			for _, r := range f.docs {
+				c := *r // Build marks duplicates invalid on its own copy
+				refs = append(refs, &c)
+			}
+			continue
+		}
+		for _, p := range f.Providers {
+			refs = append(refs, &docRef{kind: KindProvider, name: p.Metadata.Name, pos: p.Pos, namePos: p.Pos, valid: true, prov: p})
+		}
+		for _, r := range f.Recordings {
+			ref := &docRef{kind: KindRecording, name: r.Metadata.Name, pos: r.Pos, namePos: r.Pos, valid: true, rec: r, streamOK: true,
+				providerPos: r.Pos, streamPos: r.Pos, optionsPos: r.Pos}
+			for _, k := range setOptions(&r.Spec.Options) {
+				ref.options = append(ref.options, optionKey{k, r.Pos})
+			}
+			refs = append(refs, ref)
+		}
+	}
+	sort.SliceStable(refs, func(i, j int) bool { return posLess(refs[i].pos, refs[j].pos) })
+	return refs
+}
+
+func posLess(a, b Pos) bool {
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	if a.Line != b.Line {
+		return a.Line < b.Line
+	}
+	return a.Col < b.Col
+}
+
+// setOptions names the options a hand-made Recording sets.
+func setOptions(o *Options) []string {
+	var out []string
+	add := func(set bool, name string) {
+		if set {
+			out = append(out, name)
+		}
+	}
+	add(o.TemplateID != nil, "templateId")
+	add(o.StreamType != nil, "streamType")
+	add(o.Extension != "", "extension")
+	add(o.FinalizeImmediately, "finalizeImmediately")
+	add(o.Mode != "", "mode")
+	add(o.UID != nil, "uid")
+	add(o.BackupUID != nil, "backupUid")
+	add(o.Token != nil, "token")
+	add(o.MaxIdleTime != nil, "maxIdleTime")
+	add(o.ResourceExpiredHour != nil, "resourceExpiredHour")
+	add(o.Storage != nil, "storage")
+	return out
+}
+
+func providerNames[V any](m map[string]V) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 10 {
+		names = append(names[:10], "...")
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkAgainstProvider checks stream shape and options against p's type.
+func checkAgainstProvider(d *decoder, r *docRef, p *Provider) bool {
+	rule := ruleFor(p.Spec.Type)
+	if rule == nil {
+		return false
+	}
+	n := len(d.errs)
+	s := r.rec.Spec.Stream
+	if !r.streamOK {
+		// its own error is reported already
+	} else if rule.Channel && s.Channel == "" {
+		d.errs = append(d.errs, errAt(r.streamPos, fmt.Sprintf("spec.stream: %s provider %q records channels; use stream: {channel: NAME}", rule.Type, p.Metadata.Name)))
+	}
+	if r.streamOK && !rule.Channel && (s.Channel != "" || s.Domain == "") {
+		d.errs = append(d.errs, errAt(r.streamPos, fmt.Sprintf("spec.stream: %s provider %q records streams by domain, app and name; use stream: {domain: D, app: A, name: N}", rule.Type, p.Metadata.Name)))
+	}
+	for _, o := range r.options {
+		if contains(rule.Options, o.name) {
+			continue
+		}
+		allowed := "they take no options"
+		if len(rule.Options) > 0 {
+			allowed = "allowed: " + quoteList(rule.Options)
+		}
+		d.errs = append(d.errs, errAt(o.pos, fmt.Sprintf("spec.options.%s is not an option for %s providers (provider %q); %s", o.name, rule.Type, p.Metadata.Name, allowed)))
+	}
+	if rule.Type == TypeAgora && r.rec.Spec.Options.Storage == nil {
+		at := r.optionsPos
+		if at.Line == 0 {
+			at = r.pos
+		}
+		d.errs = append(d.errs, errAt(at, "spec.options.storage is required for agora recordings: Agora's cloud recording needs {vendor, region, bucket, accessKey, secretKey}"))
+	}
+	return len(d.errs) == n
+}
+
+// defaultProvider returns a copy of p with the type's defaults filled in.
+func defaultProvider(p *Provider) *Provider {
+	c := *p
+	if c.Spec.RateLimit == 0 {
+		c.Spec.RateLimit = DefaultRateLimit(c.Spec.Type)
+	}
+	if c.Spec.Type == TypeAgora && len(c.Spec.Endpoints) == 0 {
+		c.Spec.Endpoints = append([]string(nil), DefaultAgoraEndpoints...)
+	}
+	return &c
+}
+
+// defaultRecording returns a copy of r whose schedule has its time zone resolved.
+func defaultRecording(r *Recording) *Recording {
+	c := *r
+	if s := c.Spec.Schedule; s != nil && (s.Location == nil || s.Timezone == "") {
+		sc := *s
+		if sc.Timezone == "" {
+			sc.Timezone = "UTC"
+		}
+		if sc.Location == nil {
+			sc.Location = time.UTC
+			if l, err := loadLocation(sc.Timezone); err == nil {
+				sc.Location = l
+			}
+		}
+		c.Spec.Schedule = &sc
+	}
+	return &c
+}

@@ -1,0 +1,87 @@
+package spec
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// recRef is a Recording that passed every other check, with its Provider.
+type recRef struct {
+	ref     *docRef
+	rec     *Recording
+	prov    *Provider
+	windows []Interval
+}
+
+// streamKey identifies the stream a Recording records. Two Recordings with
+// the same key would record (and bill) the same stream twice: the same
+// provider type and domain/app/name (a push domain belongs to one account),
+// or for agora the same App ID and channel (channels are per App ID).
+func streamKey(p *Provider, r *Recording) string {
+	s := r.Spec.Stream
+	if p.Spec.Type == TypeAgora {
+		return TypeAgora + "\x00" + p.Spec.AppID + "\x00" + s.Channel
+	}
+	return p.Spec.Type + "\x00" + s.Domain + "\x00" + s.App + "\x00" + s.Name
+}
+
+// findConflicts reports each pair of Recordings of one stream whose windows
+// overlap within [now, now+ConflictHorizon), at the later document.
+func findConflicts(d *decoder, recs []*recRef, now time.Time) {
+	groups := map[string][]*recRef{}
+	var keys []string
+	for _, r := range recs {
+		k := streamKey(r.prov, r.rec)
+		if groups[k] == nil {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	sort.Strings(keys)
+	to := now.Add(ConflictHorizon)
+	for _, k := range keys {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		for _, r := range g {
+			r.windows = r.rec.Windows(now, to)
+		}
+		for i := 0; i < len(g); i++ {
+			for j := i + 1; j < len(g); j++ {
+				a, b := g[i], g[j] // a comes first in source order
+				at, ok := firstOverlap(a.windows, b.windows)
+				if !ok {
+					continue
+				}
+				what := fmt.Sprintf("%s stream %s", b.prov.Spec.Type, b.rec.Spec.Stream)
+				if b.prov.Spec.Type == TypeAgora {
+					what = fmt.Sprintf("agora channel %q of App ID %s", b.rec.Spec.Stream.Channel, b.prov.Spec.AppID)
+				}
+				d.errs = append(d.errs, errAt(b.ref.pos, fmt.Sprintf(
+					"Recording %q and Recording %q (%s) both record %s at %s: the stream would be recorded and billed twice; change one schedule or remove one Recording",
+					b.rec.Metadata.Name, a.rec.Metadata.Name, a.ref.pos, what, at.UTC().Format(time.RFC3339))))
+			}
+		}
+	}
+}
+
+// firstOverlap returns the first instant covered by both sorted interval lists.
+func firstOverlap(a, b []Interval) (time.Time, bool) {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case !a[i].End.After(b[j].Start):
+			i++
+		case !b[j].End.After(a[i].Start):
+			j++
+		default:
+			if a[i].Start.After(b[j].Start) {
+				return a[i].Start, true
+			}
+			return b[j].Start, true
+		}
+	}
+	return time.Time{}, false
+}

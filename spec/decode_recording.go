@@ -1,0 +1,394 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	reDomain   = regexp.MustCompile(domainPattern)
+	rePathPart = regexp.MustCompile(pathPartPattern)
+	reChannel  = regexp.MustCompile(channelPattern)
+	rePrefix   = regexp.MustCompile(prefixPattern)
+)
+
+// recordingSpec decodes and checks a Recording's spec (everything that does
+// not need the Provider; Build checks the rest).
+func (d *decoder) recordingSpec(sp *pair, r *Recording, ref *docRef) {
+	pairs, ok := d.mapping(sp.val, "spec", recordingSpecKeys)
+	if !ok {
+		return
+	}
+	var when []*yaml.Node // keys of schedule, windows, continuous: true
+	for _, kv := range pairs {
+		path := "spec." + kv.key.Value
+		switch kv.key.Value {
+		case "provider":
+			ref.providerPos = d.pos(resolve(kv.val))
+			if v, ok := d.str(kv.val, path); ok {
+				if !reName.MatchString(v) {
+					d.errf(resolve(kv.val), "%s %q is not a valid Provider name (lowercase letters, digits and '-')", path, v)
+				}
+				r.Spec.Provider = v
+			}
+		case "stream":
+			ref.streamPos = d.pos(kv.key)
+			n := len(d.errs)
+			r.Spec.Stream = d.stream(kv.val)
+			ref.streamOK = len(d.errs) == n
+		case "schedule":
+			when = append(when, kv.key)
+			r.Spec.Schedule = d.schedule(kv)
+		case "windows":
+			when = append(when, kv.key)
+			r.Spec.Windows = d.windows(kv.val)
+		case "continuous":
+			if v, ok := d.boolean(kv.val, path); ok {
+				r.Spec.Continuous = v
+				if v {
+					when = append(when, kv.key)
+				}
+			}
+		case "options":
+			ref.optionsPos = d.pos(kv.key)
+			d.options(kv.val, &r.Spec.Options, ref)
+		}
+	}
+	for _, f := range []string{"provider", "stream"} {
+		if !hasKey(pairs, f) {
+			d.errf(sp.key, "spec.%s is required", f)
+		}
+	}
+	switch {
+	case len(when) == 0:
+		d.errf(sp.key, "spec needs exactly one of schedule, windows or continuous: true, to say when to record")
+	case len(when) > 1:
+		d.errf(when[1], "spec.%s: set only one of schedule, windows and continuous: true (spec.%s is already set at line %d)",
+			when[1].Value, when[0].Value, when[0].Line)
+	}
+}
+
+// stream decodes domain/app/name or channel; the shape must fit some provider
+// type (Build checks it fits this Recording's provider).
+func (d *decoder) stream(n *yaml.Node) Stream {
+	var s Stream
+	pairs, ok := d.mapping(n, "spec.stream", streamKeys)
+	if !ok {
+		return s
+	}
+	for _, kv := range pairs {
+		path := "spec.stream." + kv.key.Value
+		v, ok := d.str(kv.val, path)
+		if !ok {
+			continue
+		}
+		at := resolve(kv.val)
+		switch kv.key.Value {
+		case "domain":
+			if len(v) > 253 || !reDomain.MatchString(v) {
+				d.errf(at, "%s %q is not a domain name; use the push domain, e.g. push.example.com", path, v)
+			}
+			s.Domain = v
+		case "app", "name":
+			if !rePathPart.MatchString(v) {
+				d.errf(at, "%s %q must be non-empty without '/', '?', '#' or spaces", path, v)
+			}
+			if kv.key.Value == "app" {
+				s.App = v
+			} else {
+				s.Name = v
+			}
+		case "channel":
+			if len(v) > channelMaxLen || !reChannel.MatchString(v) {
+				d.errf(at, "%s must be 1 to %d characters: letters, digits, space and !#$%%&()+-:;<=.>?@[]^_{}|~,", path, channelMaxLen)
+			}
+			s.Channel = v
+		}
+	}
+	dan := hasKey(pairs, "domain") || hasKey(pairs, "app") || hasKey(pairs, "name")
+	switch {
+	case dan && hasKey(pairs, "channel"):
+		d.errf(resolve(n), "spec.stream: set either domain, app and name (tencent, aliyun, huawei) or channel (agora), not both")
+	case dan:
+		for _, f := range []string{"domain", "app", "name"} {
+			if !hasKey(pairs, f) {
+				d.errf(resolve(n), "spec.stream.%s is missing; tencent, aliyun and huawei streams need domain, app and name", f)
+			}
+		}
+	case !hasKey(pairs, "channel"):
+		d.errf(resolve(n), "spec.stream needs domain, app and name (tencent, aliyun, huawei) or channel (agora)")
+	}
+	return s
+}
+
+// schedule decodes cron, duration and timezone.
+func (d *decoder) schedule(kv pair) *Schedule {
+	s := &Schedule{Pos: d.pos(kv.key), Location: time.UTC}
+	pairs, ok := d.mapping(kv.val, "spec.schedule", scheduleKeys)
+	if !ok {
+		return s
+	}
+	for _, p := range pairs {
+		path := "spec.schedule." + p.key.Value
+		v, ok := d.str(p.val, path)
+		at := resolve(p.val)
+		switch p.key.Value {
+		case "cron":
+			s.Pos = d.pos(at)
+			if ok {
+				s.Cron = v
+				if reason := cronProblem(v); reason != "" {
+					d.errf(at, "%s: invalid cron expression: %s; use 5 fields (minute hour day-of-month month day-of-week) with an optional leading seconds field, or @hourly, @daily, @weekly, @monthly, @every DURATION", path, reason)
+				}
+			}
+		case "duration":
+			if !ok {
+				continue
+			}
+			dur, err := time.ParseDuration(v)
+			switch {
+			case err != nil:
+				d.errf(at, "%s %q is not a duration; use a Go duration such as 90m or 1h30m", path, v)
+			case dur <= 0:
+				d.errf(at, "%s must be > 0, e.g. 1h30m", path)
+			}
+			s.Duration = dur
+		case "timezone":
+			if !ok {
+				continue
+			}
+			s.Timezone = v
+			if loc, err := loadLocation(v); err != nil {
+				d.errf(at, "%s %q is not an IANA time zone; use a name such as UTC, Europe/Berlin or Asia/Shanghai", path, v)
+			} else {
+				s.Location = loc
+			}
+		}
+	}
+	for _, f := range []string{"cron", "duration"} {
+		if !hasKey(pairs, f) {
+			d.errf(kv.key, "spec.schedule.%s is required", f)
+		}
+	}
+	return s
+}
+
+// cronProblem returns why expr is not a valid schedule, or "".
+func cronProblem(expr string) (reason string) {
+	defer func() {
+		if r := recover(); r != nil {
+			reason = fmt.Sprint(r)
+		}
+	}()
+	t := strings.TrimSpace(expr)
+	if strings.HasPrefix(t, "TZ=") || strings.HasPrefix(t, "CRON_TZ=") {
+		return "a time zone prefix is not allowed here; set spec.schedule.timezone instead"
+	}
+	if _, err := ParseCron(expr); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+var locations sync.Map // name -> *time.Location; time.LoadLocation reads the zone database each call
+
+func loadLocation(name string) (*time.Location, error) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, l)
+	return l, nil
+}
+
+// windows decodes a non-empty list of {start, end} in RFC 3339.
+func (d *decoder) windows(n *yaml.Node) []Window {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		d.errf(n, "spec.windows must be a non-empty list of {start, end} (RFC 3339 times)")
+		return nil
+	}
+	out := make([]Window, 0, len(n.Content))
+	for i, item := range n.Content {
+		path := "spec.windows[" + strconv.Itoa(i) + "]"
+		it := resolve(item)
+		w := Window{Pos: d.pos(it)}
+		pairs, ok := d.mapping(it, path, windowKeys)
+		if !ok {
+			continue
+		}
+		good := true
+		for _, f := range windowKeys {
+			if !hasKey(pairs, f) {
+				d.errf(it, "%s.%s is missing", path, f)
+				good = false
+			}
+		}
+		for _, p := range pairs {
+			v, ok := d.str(p.val, path+"."+p.key.Value)
+			if !ok {
+				good = false
+				continue
+			}
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				d.errf(resolve(p.val), "%s.%s %q is not an RFC 3339 time; use e.g. 2026-12-31T22:00:00+08:00", path, p.key.Value, v)
+				good = false
+				continue
+			}
+			if p.key.Value == "start" {
+				w.Start = t
+			} else {
+				w.End = t
+			}
+		}
+		if good && !w.Start.Before(w.End) {
+			d.errf(it, "%s: start must be before end", path)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// options decodes every option with its type and range; which options a
+// provider type accepts is checked by Build.
+func (d *decoder) options(n *yaml.Node, o *Options, ref *docRef) {
+	pairs, ok := d.mapping(n, "spec.options", optionKeys)
+	if !ok {
+		return
+	}
+	for _, kv := range pairs {
+		k := kv.key.Value
+		ref.options = append(ref.options, optionKey{k, d.pos(kv.key)})
+		path := "spec.options." + k
+		at := resolve(kv.val)
+		switch k {
+		case "templateId":
+			if v, ok := d.intRange(kv.val, path, 0, templateIDMax); ok {
+				o.TemplateID = &v
+			}
+		case "streamType":
+			if v, ok := d.integer(kv.val, path); ok {
+				if v != 0 && v != 1 {
+					d.errf(at, "%s must be 0 (normal push) or 1 (mixed stream), got %d", path, v)
+				}
+				o.StreamType = &v
+			}
+		case "extension":
+			o.Extension, _ = d.str(kv.val, path)
+		case "finalizeImmediately":
+			o.FinalizeImmediately, _ = d.boolean(kv.val, path)
+		case "mode":
+			if v, ok := d.str(kv.val, path); ok {
+				if !contains(agoraModes, v) {
+					d.errf(at, "%s %q is not an Agora recording mode; use one of %s", path, v, quoteList(agoraModes))
+				}
+				o.Mode = v
+			}
+		case "uid", "backupUid":
+			if v, ok := d.intRange(kv.val, path, uidMin, uidMax); ok {
+				if k == "uid" {
+					o.UID = &v
+				} else {
+					o.BackupUID = &v
+				}
+			}
+		case "token":
+			if v, ok := d.secretRef(kv.val, path); ok {
+				o.Token = &v
+			}
+		case "maxIdleTime":
+			if v, ok := d.intRange(kv.val, path, maxIdleTimeMin, maxIdleTimeMax); ok {
+				o.MaxIdleTime = &v
+			}
+		case "resourceExpiredHour":
+			if v, ok := d.intRange(kv.val, path, resourceExpiredHourMin, resourceExpiredHourMax); ok {
+				o.ResourceExpiredHour = &v
+			}
+		case "storage":
+			o.Storage = d.storage(kv.val)
+		}
+	}
+	if o.UID != nil && o.BackupUID != nil && *o.UID == *o.BackupUID {
+		for _, kv := range pairs {
+			if kv.key.Value == "backupUid" {
+				d.errf(resolve(kv.val), "spec.options.backupUid must differ from uid (%d): Agora needs a second UID to restart a recording", *o.UID)
+			}
+		}
+	}
+}
+
+// storage decodes Agora's storageConfig.
+func (d *decoder) storage(n *yaml.Node) *AgoraStorage {
+	s := &AgoraStorage{}
+	pairs, ok := d.mapping(n, "spec.options.storage", storageKeys)
+	if !ok {
+		return s
+	}
+	for _, kv := range pairs {
+		path := "spec.options.storage." + kv.key.Value
+		at := resolve(kv.val)
+		switch kv.key.Value {
+		case "vendor":
+			if v, ok := d.integer(kv.val, path); ok {
+				if !containsInt(agoraVendors, v) {
+					d.errf(at, "%s %d is not an Agora storage vendor code; use 1 (AWS S3), 2 (Alibaba OSS), 3 (Tencent COS), 5 (Azure), 6 (Google), 7 (Huawei OBS), 8 (Baidu) or 11 (self-built)", path, v)
+				}
+				s.Vendor = v
+			}
+		case "region":
+			if v, ok := d.integer(kv.val, path); ok {
+				if v < 0 {
+					d.errf(at, "%s must be >= 0 (the vendor's Agora region code)", path)
+				}
+				s.Region = v
+			}
+		case "bucket":
+			if v, ok := d.str(kv.val, path); ok {
+				if strings.TrimSpace(v) == "" {
+					d.errf(at, "%s must not be empty", path)
+				}
+				s.Bucket = v
+			}
+		case "accessKey":
+			s.AccessKey, _ = d.secretRef(kv.val, path)
+		case "secretKey":
+			s.SecretKey, _ = d.secretRef(kv.val, path)
+		case "fileNamePrefix":
+			s.FileNamePrefix, _ = d.stringList(kv.val, path, func(v *yaml.Node, p, item string) bool {
+				if !rePrefix.MatchString(item) {
+					d.errf(v, "%s %q may contain only letters and digits", p, item)
+					return false
+				}
+				return true
+			})
+		}
+	}
+	for _, f := range storageRequired {
+		if !hasKey(pairs, f) {
+			d.errf(resolve(n), "spec.options.storage.%s is required", f)
+		}
+	}
+	return s
+}
+
+func containsInt(list []int64, v int64) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

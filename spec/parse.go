@@ -1,0 +1,257 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-multierror"
+	"gopkg.in/yaml.v3"
+)
+
+// File is one decoded source file: the documents that passed their own
+// checks. The daemon keeps a file's last good *File when a new version breaks.
+type File struct {
+	Path       string // relative to the spec directory, forward slashes
+	Providers  []*Provider
+	Recordings []*Recording
+
+	// docs describes every document of the file, including those that failed
+	// their own checks, so Build can check names across files and point at
+	// fields. Files built by hand (docs == nil) are described from their
+	// documents.
+	docs []*docRef
+}
+
+// docRef is what Build needs to know about one document beyond its type.
+type docRef struct {
+	kind    string
+	name    string
+	pos     Pos // the document (its first key)
+	namePos Pos // metadata.name's value
+	valid   bool
+	// duplicate: a second document of the same kind and name.
+	duplicate bool
+	prov      *Provider
+	rec       *Recording
+	// Recording fields, for errors Build reports.
+	providerPos, streamPos, optionsPos Pos
+	streamOK                           bool        // the stream decoded without errors
+	options                            []optionKey // options set, in source order
+}
+
+type optionKey struct {
+	name string
+	pos  Pos
+}
+
+// ParseFile decodes and checks every document of one file. rel is the file's
+// path relative to the spec directory (used in positions). The returned File
+// holds every document that passed its own checks, even when err != nil;
+// err aggregates *Error values (a *multierror.Error).
+func ParseFile(rel string, data []byte) (f *File, err error) {
+	f = &File{Path: rel}
+	d := &decoder{file: rel}
+	defer func() {
+		// yaml.v3 has panicked on hostile input before; never take the caller down.
+		if r := recover(); r != nil {
+			d.errs = append(d.errs, &Error{Pos: Pos{File: rel}, Msg: fmt.Sprintf("cannot parse this file (internal error: %v)", r)})
+			err = d.result()
+		}
+	}()
+	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
+		d.errs = append(d.errs, &Error{Pos: Pos{File: rel}, Msg: "not a UTF-8 text file (binary, or another encoding); spec files must be UTF-8 YAML"})
+		return f, d.result()
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		if e := dec.Decode(&doc); e != nil {
+			if !errors.Is(e, io.EOF) {
+				d.errs = append(d.errs, syntaxError(rel, e))
+			}
+			break
+		}
+		if ref := d.document(&doc); ref != nil {
+			f.docs = append(f.docs, ref)
+			if ref.valid {
+				if ref.prov != nil {
+					f.Providers = append(f.Providers, ref.prov)
+				} else if ref.rec != nil {
+					f.Recordings = append(f.Recordings, ref.rec)
+				}
+			}
+		}
+	}
+	return f, d.result()
+}
+
+func (d *decoder) result() error {
+	if len(d.errs) == 0 {
+		return nil
+	}
+	me := &multierror.Error{ErrorFormat: formatErrors}
+	for _, e := range d.errs {
+		me.Errors = append(me.Errors, e)
+	}
+	return me
+}
+
+// formatErrors prints one positioned error per line.
+func formatErrors(es []error) string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// syntaxError turns a yaml.v3 parse error into an Error at its line.
+func syntaxError(file string, e error) *Error {
+	msg := e.Error()
+	p := Pos{File: file}
+	if m := reYAMLLine.FindStringSubmatch(msg); m != nil {
+		p.Line, _ = strconv.Atoi(m[1])
+		p.Col = 1
+		msg = msg[len(m[0]):]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	return &Error{Pos: p, Msg: "YAML syntax error: " + msg}
+}
+
+// document decodes one YAML document; nil for an empty document.
+func (d *decoder) document(doc *yaml.Node) *docRef {
+	root := doc
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil
+		}
+		root = doc.Content[0]
+	}
+	root = resolve(root)
+	if root == nil || isNull(root) {
+		return nil
+	}
+	nerr := len(d.errs)
+	ref := &docRef{pos: d.pos(root)}
+	if root.Kind == yaml.MappingNode && len(root.Content) > 0 {
+		ref.pos = d.pos(root.Content[0])
+	}
+	pairs, ok := d.mapping(root, "document", docKeys)
+	if !ok {
+		return ref
+	}
+	var apiVersion, kind, metadata, spec *pair
+	for i := range pairs {
+		switch pairs[i].key.Value {
+		case "apiVersion":
+			apiVersion = &pairs[i]
+		case "kind":
+			kind = &pairs[i]
+		case "metadata":
+			metadata = &pairs[i]
+		case "spec":
+			spec = &pairs[i]
+		}
+	}
+	if apiVersion == nil {
+		d.errf(root, "apiVersion is missing; use apiVersion: %s", APIVersion)
+	} else if v, ok := d.str(apiVersion.val, "apiVersion"); ok && v != APIVersion {
+		d.errf(resolve(apiVersion.val), "apiVersion %q is not supported; use %s", v, APIVersion)
+	}
+	if kind == nil {
+		d.errf(root, "kind is missing; use kind: %s or kind: %s", KindProvider, KindRecording)
+	} else if v, ok := d.str(kind.val, "kind"); ok {
+		if v != KindProvider && v != KindRecording {
+			d.errf(resolve(kind.val), "kind %q is not known; use %s or %s", v, KindProvider, KindRecording)
+		} else {
+			ref.kind = v
+		}
+	}
+	var md Metadata
+	if metadata == nil {
+		d.errf(root, "metadata is missing; every document needs metadata.name")
+	} else {
+		md = d.metadata(metadata.val, ref)
+	}
+	if spec == nil {
+		d.errf(root, "spec is missing")
+	}
+	switch {
+	case spec == nil:
+	case ref.kind == KindProvider:
+		ref.prov = &Provider{Pos: ref.pos, Metadata: md}
+		d.providerSpec(spec, ref.prov)
+	case ref.kind == KindRecording:
+		ref.rec = &Recording{Pos: ref.pos, Metadata: md}
+		d.recordingSpec(spec, ref.rec, ref)
+	}
+	ref.valid = ref.kind != "" && len(d.errs) == nerr
+	return ref
+}
+
+var reName = regexp.MustCompile(namePattern)
+
+// metadata decodes metadata.name and labels.
+func (d *decoder) metadata(n *yaml.Node, ref *docRef) Metadata {
+	var md Metadata
+	pairs, ok := d.mapping(n, "metadata", metadataKeys)
+	if !ok {
+		return md
+	}
+	hasName := false
+	for _, p := range pairs {
+		switch p.key.Value {
+		case "name":
+			hasName = true
+			v, ok := d.str(p.val, "metadata.name")
+			ref.namePos = d.pos(resolve(p.val))
+			if !ok {
+				continue
+			}
+			if len(v) > nameMaxLen || !reName.MatchString(v) {
+				d.errf(resolve(p.val), "metadata.name %q is not a valid name: use at most %d lowercase letters, digits and '-', starting and ending with a letter or digit", v, nameMaxLen)
+				continue
+			}
+			md.Name, ref.name = v, v
+		case "labels":
+			md.Labels = d.labels(p.val)
+		}
+	}
+	if !hasName {
+		d.errf(n, "metadata.name is missing")
+	}
+	return md
+}
+
+// labels decodes a string-to-string mapping.
+func (d *decoder) labels(n *yaml.Node) map[string]string {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		d.errf(n, "metadata.labels must be a mapping of strings to strings")
+		return nil
+	}
+	out := make(map[string]string, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, ok := d.str(n.Content[i], "metadata.labels key")
+		if !ok {
+			continue
+		}
+		if _, dup := out[k]; dup {
+			d.errf(n.Content[i], "metadata.labels: duplicate label %q", k)
+			continue
+		}
+		if v, ok := d.str(n.Content[i+1], "metadata.labels."+k); ok {
+			out[k] = v
+		}
+	}
+	return out
+}

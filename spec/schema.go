@@ -1,0 +1,233 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Schema returns the JSON Schema (draft 2020-12) of a document kind, built
+// from the same tables the decoder uses: KindProvider, KindRecording, or ""
+// for a schema that accepts either kind (for files that hold both).
+// schemas/*.schema.json are generated from it (go test ./spec -run TestSchemaFiles -update).
+func Schema(kind string) ([]byte, error) {
+	defs, err := schemaDefs()
+	if err != nil {
+		return nil, err
+	}
+	var root obj
+	switch kind {
+	case KindProvider:
+		root = docSchema(KindProvider, "providerSpec")
+		root["title"] = "recordctl Provider"
+		root["description"] = "One cloud account recordctl records through (recordctl/v1)."
+	case KindRecording:
+		root = docSchema(KindRecording, "recordingSpec")
+		root["title"] = "recordctl Recording"
+		root["description"] = "One live stream and when to record it (recordctl/v1)."
+	case "":
+		root = obj{
+			"title":       "recordctl document",
+			"description": "A recordctl/v1 Provider or Recording.",
+			"type":        "object",
+			"required":    []string{"kind"},
+			"if":          obj{"properties": obj{"kind": obj{"const": KindProvider}}},
+			"then":        obj{"$ref": "#/$defs/provider"},
+			"else":        obj{"$ref": "#/$defs/recording"},
+		}
+		defs["provider"] = docSchema(KindProvider, "providerSpec")
+		defs["recording"] = docSchema(KindRecording, "recordingSpec")
+	default:
+		return nil, fmt.Errorf("no schema for kind %q; use %s or %s", kind, KindProvider, KindRecording)
+	}
+	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$defs"] = defs
+	b, err := json.MarshalIndent(root, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+type obj = map[string]any
+
+// docSchema is the envelope of one kind.
+func docSchema(kind, specDef string) obj {
+	return obj{
+		"type":                 "object",
+		"additionalProperties": false,
+		"required":             docKeys,
+		"properties": obj{
+			"apiVersion": obj{"const": APIVersion, "description": "Always " + APIVersion + "."},
+			"kind":       obj{"const": kind},
+			"metadata":   obj{"$ref": "#/$defs/metadata"},
+			"spec":       obj{"$ref": "#/$defs/" + specDef},
+		},
+	}
+}
+
+// strictObject lists exactly keys as properties, taking each from frags; it
+// fails when the two disagree, so a field cannot be added to one and not the other.
+func strictObject(what string, keys []string, frags obj) (obj, error) {
+	props := obj{}
+	for _, k := range keys {
+		f, ok := frags[k]
+		if !ok {
+			return nil, fmt.Errorf("schema: %s has no schema for field %q", what, k)
+		}
+		props[k] = f
+	}
+	for k := range frags {
+		if !contains(keys, k) {
+			return nil, fmt.Errorf("schema: %s describes field %q the decoder does not know", what, k)
+		}
+	}
+	return obj{"type": "object", "additionalProperties": false, "properties": props}, nil
+}
+
+func intRangeSchema(min, max int64, desc string) obj {
+	return obj{"type": "integer", "minimum": min, "maximum": max, "description": desc}
+}
+
+// schemaDefs builds the shared definitions.
+func schemaDefs() (obj, error) {
+	var firstErr error
+	must := func(o obj, err error) obj {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return o
+	}
+	secret := obj{"$ref": "#/$defs/secretRef"}
+	defs := obj{}
+
+	sr := must(strictObject("secretRef", secretRefKeys, obj{
+		"env":  obj{"type": "string", "pattern": envNamePattern, "description": "Name of an environment variable holding the secret."},
+		"file": obj{"type": "string", "minLength": 1, "description": "Path of a file holding the secret (trailing newlines are dropped)."},
+	}))
+	sr["description"] = "A reference to a secret: {env: NAME} or {file: PATH}. Literal secrets are not allowed."
+	sr["oneOf"] = []obj{{"required": []string{"env"}}, {"required": []string{"file"}}}
+	defs["secretRef"] = sr
+
+	defs["endpoint"] = obj{"type": "string", "pattern": endpointPattern,
+		"description": "Base URL: https://, or http:// to a loopback host (127.0.0.0/8, ::1, localhost), e.g. an emulator."}
+
+	md := must(strictObject("metadata", metadataKeys, obj{
+		"name": obj{"type": "string", "pattern": namePattern, "maxLength": nameMaxLen,
+			"description": "Unique per kind across the directory: lowercase letters, digits and '-'."},
+		"labels": obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "Free-form string labels, e.g. team: news."},
+	}))
+	md["required"] = []string{"name"}
+	defs["metadata"] = md
+
+	// Provider spec: the union of every type's fields, narrowed per type below.
+	credProps := obj{}
+	for _, c := range allCredentialNames() {
+		credProps[c] = secret
+	}
+	ps := must(strictObject("providerSpec", providerSpecKeys, obj{
+		"type":      obj{"enum": typeNames(), "description": "Which cloud: tencent (CSS), aliyun (ApsaraVideo Live), huawei (Live), agora (Cloud Recording)."},
+		"region":    obj{"type": "string", "pattern": regionPattern, "description": "The provider's region id, e.g. ap-guangzhou, cn-shanghai, cn-north-4."},
+		"endpoint":  obj{"$ref": "#/$defs/endpoint"},
+		"projectId": obj{"type": "string", "minLength": 1, "description": "Huawei project id."},
+		"appId":     obj{"type": "string", "minLength": 1, "description": "Agora App ID."},
+		"endpoints": obj{"type": "array", "minItems": 1, "items": obj{"$ref": "#/$defs/endpoint"},
+			"description": "Agora base URLs, tried in order. Default: " + quoteList(DefaultAgoraEndpoints) + "."},
+		"credentials": obj{"type": "object", "additionalProperties": false, "properties": credProps,
+			"description": "Per-type credential references."},
+		"rateLimit": obj{"type": "number", "exclusiveMinimum": 0,
+			"description": "Requests per second. Default: tencent 20, aliyun 50, huawei 20, agora 10."},
+	}))
+	ps["required"] = []string{"type", "credentials"}
+	var perType []obj
+	for _, r := range typeRules {
+		notAllowed := obj{}
+		for _, k := range providerSpecKeys {
+			if k != "type" && k != "credentials" && k != "rateLimit" && !contains(r.Fields, k) {
+				notAllowed[k] = false
+			}
+		}
+		notAllowed["credentials"] = obj{"required": r.Credentials, "propertyNames": obj{"enum": r.Credentials}}
+		perType = append(perType, obj{
+			"if":   obj{"properties": obj{"type": obj{"const": r.Type}}, "required": []string{"type"}},
+			"then": obj{"required": r.Required, "properties": notAllowed},
+		})
+	}
+	ps["allOf"] = perType
+	defs["providerSpec"] = ps
+
+	// Recording spec.
+	stream := must(strictObject("stream", streamKeys, obj{
+		"domain":  obj{"type": "string", "pattern": domainPattern, "description": "Push domain (tencent, aliyun, huawei)."},
+		"app":     obj{"type": "string", "pattern": pathPartPattern, "description": "App name (tencent, aliyun, huawei)."},
+		"name":    obj{"type": "string", "pattern": pathPartPattern, "description": "Stream name (tencent, aliyun, huawei)."},
+		"channel": obj{"type": "string", "pattern": channelPattern, "maxLength": channelMaxLen, "description": "Agora channel name."},
+	}))
+	stream["oneOf"] = []obj{
+		{"required": []string{"domain", "app", "name"}, "not": obj{"required": []string{"channel"}}},
+		{"required": []string{"channel"}, "properties": obj{"domain": false, "app": false, "name": false}},
+	}
+	stream["description"] = "domain/app/name for tencent, aliyun and huawei; channel for agora."
+	defs["stream"] = stream
+
+	sched := must(strictObject("schedule", scheduleKeys, obj{
+		"cron": obj{"type": "string", "minLength": 1,
+			"description": "5 fields (minute hour day-of-month month day-of-week), optional leading seconds field, or @hourly/@daily/@weekly/@monthly/@every DURATION."},
+		"duration": obj{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
+			"description": "How long each window lasts, a Go duration such as 1h30m."},
+		"timezone": obj{"type": "string", "minLength": 1, "description": "IANA time zone of the cron fields, e.g. Asia/Shanghai. Default UTC."},
+	}))
+	sched["required"] = []string{"cron", "duration"}
+	defs["schedule"] = sched
+
+	rfc3339 := obj{"type": "string", "format": "date-time",
+		"pattern": `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`}
+	win := must(strictObject("window", windowKeys, obj{"start": rfc3339, "end": rfc3339}))
+	win["required"] = windowKeys
+	win["description"] = "A one-off window [start, end) in RFC 3339; start before end."
+	defs["window"] = win
+
+	storage := must(strictObject("storage", storageKeys, obj{
+		"vendor":    obj{"enum": agoraVendors, "description": "Agora storage vendor: 1 AWS S3, 2 Alibaba OSS, 3 Tencent COS, 5 Azure, 6 Google, 7 Huawei OBS, 8 Baidu, 11 self-built."},
+		"region":    obj{"type": "integer", "minimum": 0, "description": "The vendor's Agora region code."},
+		"bucket":    obj{"type": "string", "minLength": 1},
+		"accessKey": secret,
+		"secretKey": secret,
+		"fileNamePrefix": obj{"type": "array", "items": obj{"type": "string", "pattern": prefixPattern},
+			"description": "Folders of the recorded files; letters and digits only."},
+	}))
+	storage["required"] = storageRequired
+	defs["agoraStorage"] = storage
+
+	opts := must(strictObject("options", optionKeys, obj{
+		"templateId":          intRangeSchema(0, templateIDMax, "tencent: recording template id."),
+		"streamType":          obj{"enum": tencentStreamType, "description": "tencent: 0 normal push, 1 mixed stream."},
+		"extension":           obj{"type": "string", "description": "tencent: reserved extension field."},
+		"finalizeImmediately": obj{"type": "boolean", "description": "aliyun: finalize the recording right after stop (cancel_delay)."},
+		"mode":                obj{"enum": agoraModes, "description": "agora: recording mode."},
+		"uid":                 intRangeSchema(uidMin, uidMax, "agora: recorder UID, not used by anyone in the channel."),
+		"backupUid":           intRangeSchema(uidMin, uidMax, "agora: second recorder UID for restarts; differs from uid."),
+		"token":               obj{"$ref": "#/$defs/secretRef", "description": "agora: channel token reference."},
+		"maxIdleTime":         intRangeSchema(maxIdleTimeMin, maxIdleTimeMax, "agora: seconds without a broadcaster before the recorder exits."),
+		"resourceExpiredHour": intRangeSchema(resourceExpiredHourMin, resourceExpiredHourMax, "agora: hours the acquired resource stays valid."),
+		"storage":             obj{"$ref": "#/$defs/agoraStorage"},
+	}))
+	opts["description"] = "Provider-specific options: tencent templateId/streamType/extension; aliyun finalizeImmediately; huawei none; agora mode/uid/backupUid/token/maxIdleTime/resourceExpiredHour/storage (required)."
+	defs["options"] = opts
+
+	rs := must(strictObject("recordingSpec", recordingSpecKeys, obj{
+		"provider":   obj{"type": "string", "pattern": namePattern, "description": "metadata.name of the Provider to record through."},
+		"stream":     obj{"$ref": "#/$defs/stream"},
+		"schedule":   obj{"$ref": "#/$defs/schedule"},
+		"windows":    obj{"type": "array", "minItems": 1, "items": obj{"$ref": "#/$defs/window"}},
+		"continuous": obj{"type": "boolean", "description": "true: always recording."},
+		"options":    obj{"$ref": "#/$defs/options"},
+	}))
+	rs["required"] = []string{"provider", "stream"}
+	rs["oneOf"] = []obj{
+		{"required": []string{"schedule"}},
+		{"required": []string{"windows"}},
+		{"required": []string{"continuous"}, "properties": obj{"continuous": obj{"const": true}}},
+	}
+	defs["recordingSpec"] = rs
+	return defs, firstErr
+}
