@@ -1,0 +1,12 @@
+package tencent
+
+import "github.com/recordctl/recordctl/providers"
+
+func init() {
+	providers.Register(providers.Registration{
+		Type:         Type,
+		Capabilities: capabilities,
+		New:          New,
+		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
+	})
+}
