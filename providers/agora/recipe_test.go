@@ -1,0 +1,282 @@
+package agora
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordctl/recordctl/providers"
+)
+
+// listeners returns which listener served each request, in order.
+func listeners(hits []hit) []string {
+	out := make([]string, len(hits))
+	for i, h := range hits {
+		out[i] = h.listener
+	}
+	return out
+}
+
+func TestPrimaryDownEverythingOnFallback(t *testing.T) {
+	e := newEnv(t)
+	e.emu.SetPrimaryDown(true)
+	task := e.mustCreate(e.recording("failover", nil), nil)
+	// The first request tries the primary twice (1 s), then the fallback (3 s).
+	if got := e.sleeps.take(); !sameDurations(got, secs(1, 3)) {
+		t.Errorf("sleeps = %v, want [1s 3s]", got)
+	}
+	e.clock.Advance(5 * time.Second)
+	if got := e.list(task); got.Status != providers.StatusRecording {
+		t.Errorf("status %s", got.Status)
+	}
+	if _, err := e.prov.Stop(context.Background(), task); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(listeners(e.tap.take()), ",")
+	if want := "primary,primary,fallback,fallback,fallback,fallback"; got != want {
+		t.Errorf("listeners = %s, want %s (acquire x3, start, query, stop)", got, want)
+	}
+	if lc := e.emu.ListenerCalls(); lc["primary"] != 2 || lc["fallback"] != 4 {
+		t.Errorf("listener calls = %v", lc)
+	}
+	if s := e.session(task.ID); s.Status != 7 {
+		t.Errorf("session not stopped: %+v", s)
+	}
+	// After the sticky period the primary gets another chance.
+	e.emu.SetPrimaryDown(false)
+	e.clock.Advance(stickyFor)
+	task2 := e.mustCreate(e.recording("failover2", nil), nil)
+	if got := strings.Join(listeners(e.tap.take()), ","); got != "primary,primary" || task2.ID == "" {
+		t.Errorf("after recovery: %s", got)
+	}
+}
+
+func TestStart5xxRetriesThenBackupUID(t *testing.T) {
+	e := newEnv(t)
+	e.emu.FailNextStarts(4)
+	task := e.mustCreate(e.recording("flaky", nil), nil)
+
+	if got := e.sleeps.take(); !sameDurations(got, secs(3, 6, 9)) {
+		t.Errorf("sleeps = %v, want [3s 6s 9s]", got)
+	}
+	hits := e.tap.take()
+	var ops []string
+	for _, h := range hits {
+		ops = append(ops, h.path[strings.LastIndex(h.path, "/")+1:]+"@"+h.listener)
+	}
+	want := "acquire@primary,start@primary,start@primary,start@fallback,start@fallback,acquire@primary,start@primary"
+	if strings.Join(ops, ",") != want {
+		t.Errorf("requests\n got %s\nwant %s", strings.Join(ops, ","), want)
+	}
+	// The four tries reuse the same resourceId and body (same parameters).
+	for i := 2; i <= 4; i++ {
+		if hits[i].path != hits[1].path || string(hits[i].body) != string(hits[1].body) {
+			t.Errorf("start try %d changed parameters", i)
+		}
+	}
+	if !strings.Contains(string(hits[5].body), `"uid":"527842"`) {
+		t.Errorf("re-acquire body %s, want backup uid", hits[5].body)
+	}
+	if task.Handle["uid"] != "527842" || e.session(task.ID).UID != "527842" {
+		t.Errorf("recorder uid %s, want backup 527842", task.Handle["uid"])
+	}
+	if n := len(e.emu.Sessions()); n != 1 {
+		t.Errorf("%d sessions, want 1", n)
+	}
+}
+
+func TestStart5xxRecoversWithSameResource(t *testing.T) {
+	e := newEnv(t)
+	e.emu.FailNextStarts(3)
+	task := e.mustCreate(e.recording("flaky", nil), nil)
+	if got := e.sleeps.take(); !sameDurations(got, secs(3, 6, 9)) {
+		t.Errorf("sleeps = %v", got)
+	}
+	if c := e.emu.Calls(); c["acquire"] != 1 || c["start"] != 4 || task.Handle["uid"] != "527841" {
+		t.Errorf("calls %v uid %s: want one acquire, the primary uid", c, task.Handle["uid"])
+	}
+}
+
+func TestStartNeverConfirmedFailsThenRestarts(t *testing.T) {
+	e := newEnv(t)
+	e.emu.SetNeverReady(true)
+	rec := e.recording("stuck", nil)
+	old := e.mustCreate(rec, nil)
+
+	e.clock.Advance(30 * time.Second)
+	if got := e.list(old); got.Status != providers.StatusStarting {
+		t.Fatalf("at 30 s: %s, want starting", got.Status)
+	}
+	e.clock.Advance(61 * time.Second)
+	failed := e.list(old)
+	if failed.Status != providers.StatusFailed {
+		t.Fatalf("at 91 s: %s, want failed", failed.Status)
+	}
+	if n := len(e.sleeps.take()); n != 0 {
+		t.Errorf("%d sleeps while the recorder answered", n)
+	}
+
+	e.emu.SetNeverReady(false)
+	e.tap.take()
+	fresh := e.mustCreate(rec, &failed)
+	hits := e.tap.take()
+	if len(hits) < 1 || !strings.HasSuffix(hits[0].path, "/sid/"+old.ID+"/mode/mix/stop") {
+		t.Errorf("the failed recorder was not stopped first: %v", hits)
+	}
+	if s := e.session(old.ID); s.Status != 7 {
+		t.Errorf("old session status %d, want stopped", s.Status)
+	}
+	if fresh.ID == old.ID || fresh.Handle["uid"] != "527842" {
+		t.Errorf("new task %s uid %s: want a new sid on the other uid", fresh.ID, fresh.Handle["uid"])
+	}
+	e.clock.Advance(5 * time.Second)
+	if got := e.list(fresh); got.Status != providers.StatusRecording {
+		t.Errorf("restarted task: %s", got.Status)
+	}
+}
+
+func TestRecorderLeavesMidWindow(t *testing.T) {
+	e := newEnv(t)
+	rec := e.recording("lecture", nil)
+	task := e.mustCreate(rec, nil)
+	e.clock.Advance(5 * time.Second)
+	task = e.list(task)
+	if task.Status != providers.StatusRecording {
+		t.Fatalf("status %s", task.Status)
+	}
+	if len(task.Files) != 1 || task.Files[0] != task.ID+"_lecture.m3u8" {
+		t.Errorf("query files %v", task.Files)
+	}
+	// A short break is survived (maxIdleTime 600 s) ...
+	e.emu.SetChannelActive("lecture", false)
+	e.clock.Advance(5 * time.Minute)
+	e.emu.SetChannelActive("lecture", true)
+	e.clock.Advance(20 * time.Minute)
+	if got := e.list(task); got.Status != providers.StatusRecording {
+		t.Fatalf("after a 5-minute break: %s", got.Status)
+	}
+	// ... a long one is not.
+	e.emu.SetChannelActive("lecture", false)
+	e.clock.Advance(601 * time.Second)
+	e.sleeps.take()
+	gone := e.list(task)
+	if gone.Status != providers.StatusGone {
+		t.Fatalf("after the bot left: %s, want gone", gone.Status)
+	}
+	if got := e.sleeps.take(); !sameDurations(got, secs(5, 10, 15)) {
+		t.Errorf("404 confirmations waited %v, want [5s 10s 15s]", got)
+	}
+	if c := e.emu.Calls()["query"]; c != 6 { // 2 + 4
+		t.Errorf("query calls %d", c)
+	}
+	e.emu.SetChannelActive("lecture", true)
+	stops := e.emu.Calls()["stop"]
+	again := e.mustCreate(rec, &gone)
+	if e.emu.Calls()["stop"] != stops {
+		t.Error("a gone recorder was stopped")
+	}
+	if again.Handle["uid"] != "527842" {
+		t.Errorf("restart uid %s, want the backup", again.Handle["uid"])
+	}
+}
+
+func TestQuery404WhileStartingIsNotGone(t *testing.T) {
+	e := newEnv(t)
+	task := e.mustCreate(e.recording("early", nil), nil)
+	task.Handle["sid"] = "0000000000000000000000000000dead" // the service does not know it yet
+	if got := e.list(task); got.Status != providers.StatusStarting {
+		t.Errorf("404 within 90 s: %s, want starting", got.Status)
+	}
+	if n := len(e.sleeps.take()); n != 0 {
+		t.Errorf("slept %d times inside the start window", n)
+	}
+}
+
+func TestQuery5xxIsUnknownAfterTheSeedsRetries(t *testing.T) {
+	e := newEnv(t)
+	task := e.mustCreate(e.recording("dark", nil), nil)
+	e.faults.Set(1, 0, false)
+	if got := e.list(task); got.Status != providers.StatusUnknown {
+		t.Errorf("status %s, want unknown", got.Status)
+	}
+	if got := e.sleeps.take(); !sameDurations(got, secs(5, 10, 15, 30)) {
+		t.Errorf("sleeps %v, want [5s 10s 15s 30s]", got)
+	}
+}
+
+func TestListAuthErrorFailsTheList(t *testing.T) {
+	e := newEnv(t)
+	task := e.mustCreate(e.recording("auth", nil), nil)
+	e.doc.Spec.Credentials["customerSecret"] = e.doc.Spec.Credentials["customerId"]
+	bad := e.newProvider(e.doc)
+	_, err := bad.List(context.Background(), providers.Scope{Managed: []providers.Task{task}})
+	if providers.ClassOf(err) != providers.Permanent || !strings.Contains(err.Error(), "customerSecret") {
+		t.Errorf("List with bad credentials: %v", err)
+	}
+}
+
+func TestListReportsEveryManagedTask(t *testing.T) {
+	e := newEnv(t)
+	var managed []providers.Task
+	for _, ch := range []string{"a", "b", "c", "d", "e", "f"} {
+		managed = append(managed, e.mustCreate(e.recording(ch, nil), nil))
+	}
+	managed = append(managed, providers.Task{ID: "orphan", Status: providers.StatusStarting})
+	e.clock.Advance(5 * time.Second)
+	got, err := e.prov.List(context.Background(), providers.Scope{Managed: managed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(managed) {
+		t.Fatalf("%d tasks, want %d", len(got), len(managed))
+	}
+	for i, g := range got {
+		want := providers.StatusRecording
+		if i == len(got)-1 {
+			want = providers.StatusUnknown // no handle: nothing to query
+		}
+		if g.ID != managed[i].ID || g.Status != want {
+			t.Errorf("task %d: %s %s, want %s %s", i, g.ID, g.Status, managed[i].ID, want)
+		}
+	}
+}
+
+func TestContextCancelStopsRetries(t *testing.T) {
+	e := newEnv(t)
+	e.faults.Set(1, 0, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := e.prov.Create(ctx, providers.CreateRequest{Recording: e.recording("x", nil), Stream: e.recording("x", nil).Spec.Stream})
+	if err == nil || providers.IsRetryable(err) {
+		t.Errorf("cancelled create: %v", err)
+	}
+}
+
+func TestUnreachablePrimaryFailsOver(t *testing.T) {
+	e := newEnv(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // connection refused from now on
+	e.doc.Spec.Endpoints = []string{deadURL, e.fallback.URL}
+	e.prov = e.newProvider(e.doc)
+	task := e.mustCreate(e.recording("refused", nil), nil)
+	if got := e.sleeps.take(); !sameDurations(got, secs(1, 3)) {
+		t.Errorf("sleeps %v, want [1s 3s]", got)
+	}
+	if e.session(task.ID).UID != "527841" {
+		t.Error("wrong recorder")
+	}
+	// All domains unreachable: Retryable, naming the host, after 1/3/6 s.
+	e.doc.Spec.Endpoints = []string{deadURL}
+	e.prov = e.newProvider(e.doc)
+	_, err := e.create(e.recording("refused2", nil), nil)
+	if pe := classOf(t, err); pe.Class != providers.Retryable || !strings.Contains(pe.Message, "cannot reach") {
+		t.Errorf("unreachable: %v", err)
+	}
+	if got := e.sleeps.take(); !sameDurations(got, secs(1, 3, 6)) {
+		t.Errorf("sleeps %v, want [1s 3s 6s]", got)
+	}
+}
