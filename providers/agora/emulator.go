@@ -185,7 +185,7 @@ func (e *Emulator) ListenerCalls() map[string]int {
 	return map[string]int{"primary": e.listeners[0], "fallback": e.listeners[1]}
 }
 
-// sortedChannels lists the channels marked empty (for the admin API).
+// emptyChannels lists the channels marked empty (for the admin API).
 func (e *Emulator) emptyChannels() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
