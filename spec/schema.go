@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Schema returns the JSON Schema (draft 2020-12) of a document kind, built
@@ -40,7 +41,7 @@ func Schema(kind string) ([]byte, error) {
 		return nil, fmt.Errorf("no schema for kind %q; use %s or %s", kind, KindProvider, KindRecording)
 	}
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-	root["$defs"] = defs
+	root["$defs"] = reachableDefs(root, defs)
 	b, err := json.MarshalIndent(root, "", "  ")
 	if err != nil {
 		return nil, err
@@ -230,4 +231,32 @@ func schemaDefs() (obj, error) {
 	}
 	defs["recordingSpec"] = rs
 	return defs, firstErr
+}
+
+// reachableDefs keeps the definitions root refers to, directly or not, so
+// each file carries only what its kind uses.
+func reachableDefs(root, defs obj) obj {
+	out := obj{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case obj:
+			if ref, ok := x["$ref"].(string); ok {
+				name := strings.TrimPrefix(ref, "#/$defs/")
+				if _, done := out[name]; !done && defs[name] != nil {
+					out[name] = defs[name]
+					walk(defs[name])
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []obj:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(root)
+	return out
 }
