@@ -182,9 +182,9 @@ func TestSchemaRejectsWhatSpecRejects(t *testing.T) {
 		"unknown type":            prov("p", "  type: tencnet\n  credentials: {}\n"),
 		"literal credential":      prov("p", "  type: tencent\n  region: ap-guangzhou\n  credentials: {secretId: x, secretKey: {env: B}}\n"),
 		"missing credential":      prov("p", "  type: tencent\n  region: ap-guangzhou\n  credentials: {secretId: {env: A}}\n"),
-		"credential of another type": prov("p", "  type: tencent\n  region: ap-guangzhou\n" +
+		"credential of another type": prov("p", "  type: tencent\n  region: ap-guangzhou\n"+
 			"  credentials: {secretId: {env: A}, secretKey: {env: B}, accessKey: {env: C}}\n"),
-		"field of another type": prov("p", "  type: tencent\n  region: ap-guangzhou\n  appId: x\n  credentials: {secretId: {env: A}, secretKey: {env: B}}\n"),
+		"field of another type":    prov("p", "  type: tencent\n  region: ap-guangzhou\n  appId: x\n  credentials: {secretId: {env: A}, secretKey: {env: B}}\n"),
 		"huawei without projectId": prov("p", "  type: huawei\n  region: cn-north-4\n  credentials: {accessKey: {env: A}, secretKey: {env: B}}\n"),
 		"http endpoint":            prov("p", "  type: tencent\n  region: ap-guangzhou\n  endpoint: http://x.example.com\n  credentials: {secretId: {env: A}, secretKey: {env: B}}\n"),
 		"rateLimit 0":              prov("p", "  type: tencent\n  region: ap-guangzhou\n  rateLimit: 0\n  credentials: {secretId: {env: A}, secretKey: {env: B}}\n"),
