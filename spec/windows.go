@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -13,6 +14,20 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
 
 // ParseCron parses a schedule's cron expression as recordctl does.
 func ParseCron(expr string) (cron.Schedule, error) { return cronParser.Parse(expr) }
+
+// parsedCron caches successful parses: windows are expanded on every plan.
+var parsedCron sync.Map // string -> cron.Schedule
+
+func cachedCron(expr string) (cron.Schedule, error) {
+	if s, ok := parsedCron.Load(expr); ok {
+		return s.(cron.Schedule), nil
+	}
+	s, err := ParseCron(expr)
+	if err == nil {
+		parsedCron.Store(expr, s)
+	}
+	return s, err
+}
 
 // Interval is a half-open time range [Start, End).
 type Interval struct {

@@ -53,7 +53,7 @@ func (sc *Schedule) Windows(from, to time.Time) []Interval {
 	if sc.Duration <= 0 || !to.After(from) {
 		return nil
 	}
-	sched, err := ParseCron(sc.Cron)
+	sched, err := cachedCron(sc.Cron)
 	if err != nil {
 		return nil
 	}
@@ -90,6 +90,9 @@ func chainStart(sched cron.Schedule, loc *time.Location, d time.Duration, s time
 	block := d
 	if block < 24*time.Hour {
 		block = 24 * time.Hour
+	}
+	if len(Fires(sched, loc, s.Add(-d), s)) == 0 {
+		return s, false // the common case: nothing touches the first window
 	}
 	limit := s.Add(-maxLookback)
 	for s.After(limit) {
@@ -185,8 +188,9 @@ func specFires(s *cron.SpecSchedule, loc *time.Location, from, to time.Time) []t
 		loc = s.Location // CRON_TZ= / TZ= prefix in the expression wins
 	}
 	lf, lt := from.In(loc), to.In(loc)
-	day := time.Date(lf.Year(), lf.Month(), lf.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
-	last := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	// Every instant in [from, to) has a local date between these two.
+	day := time.Date(lf.Year(), lf.Month(), lf.Day(), 0, 0, 0, 0, time.UTC)
+	last := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, time.UTC)
 	var out []time.Time
 	for ; !day.After(last); day = day.AddDate(0, 0, 1) {
 		if s.Month&(1<<uint(day.Month())) == 0 || !dayMatches(s, day) {

@@ -1,0 +1,152 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+var symbols = map[Kind]string{Create: "+", Stop: "-", Delete: "x", Adopt: "="}
+
+// WriteText renders the plan for a terminal: one line per action with local
+// times in the recording's zone, then a summary line.
+func WriteText(w io.Writer, p *Plan) error {
+	var b strings.Builder
+	for _, a := range p.Actions {
+		fmt.Fprintf(&b, "%s %s %s %s %s %s %s", symbols[a.Action], a.Action, a.Key, a.Provider, a.Stream,
+			localRange(a.Piece, a.Timezone, p.At), zoneOr(a.Timezone))
+		if a.Task != "" && a.Action != Create {
+			fmt.Fprintf(&b, " task %s", a.Task)
+		}
+		if a.Reason != "" {
+			fmt.Fprintf(&b, "  # %s", a.Reason)
+		}
+		b.WriteByte('\n')
+		if a.Note != "" {
+			fmt.Fprintf(&b, "    note: %s\n", a.Note)
+		}
+	}
+	for _, m := range p.Missed {
+		fmt.Fprintf(&b, "! missed %s %s  # window closed while recordctl was not running; there is no catch-up\n", m.Window, spanUTC(m.Span))
+	}
+	if len(p.Unmanaged) > 0 {
+		b.WriteString("\nUnmanaged tasks (not created by recordctl; never touched):\n")
+		for _, u := range p.Unmanaged {
+			fmt.Fprintf(&b, "  ? %s %s task %s %s %s\n", u.Provider, u.Task.Stream, u.Task.ID, spanUTC(Span{u.Task.Start, u.Task.End}), u.Task.Status)
+		}
+	}
+	for _, e := range p.Errors {
+		fmt.Fprintf(&b, "Error: %s\n", e)
+	}
+	if len(p.Actions) == 0 {
+		b.WriteString("No changes. Recording tasks match the documents.\n")
+	}
+	s := p.Summary
+	fmt.Fprintf(&b, "Plan: %d to create, %d to stop, %d to delete, %d to adopt.\n", s.Create, s.Stop, s.Delete, s.Adopt)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON renders the plan as the documented JSON (format_version "1").
+func WriteJSON(w io.Writer, p *Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// WriteMarkdown renders the plan for a pull-request comment.
+func WriteMarkdown(w io.Writer, p *Plan) error {
+	var b strings.Builder
+	s := p.Summary
+	fmt.Fprintf(&b, "### recordctl plan at %s\n\n", p.At.Format(time.RFC3339))
+	fmt.Fprintf(&b, "**Plan: %d to create, %d to stop, %d to delete, %d to adopt.**\n\n", s.Create, s.Stop, s.Delete, s.Adopt)
+	if len(p.Actions) > 0 {
+		b.WriteString("| | action | window | provider | stream | local time | reason |\n|---|---|---|---|---|---|---|\n")
+		for _, a := range p.Actions {
+			fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s | `%s` | %s %s | %s |\n", symbols[a.Action], a.Action, a.Key, a.Provider,
+				a.Stream, localRange(a.Piece, a.Timezone, p.At), zoneOr(a.Timezone), mdEscape(a.Reason+noteSuffix(a.Note)))
+		}
+		b.WriteByte('\n')
+	} else {
+		b.WriteString("No changes. Recording tasks match the documents.\n\n")
+	}
+	if len(p.Errors) > 0 {
+		b.WriteString("#### Errors\n\n")
+		for _, e := range p.Errors {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(e))
+		}
+		b.WriteByte('\n')
+	}
+	if len(p.Missed) > 0 {
+		b.WriteString("#### Missed windows\n\n")
+		for _, m := range p.Missed {
+			fmt.Fprintf(&b, "- `%s` %s\n", m.Window, spanUTC(m.Span))
+		}
+		b.WriteByte('\n')
+	}
+	if len(p.Unmanaged) > 0 {
+		fmt.Fprintf(&b, "<details><summary>%d unmanaged task(s), never touched</summary>\n\n", len(p.Unmanaged))
+		for _, u := range p.Unmanaged {
+			fmt.Fprintf(&b, "- %s `%s` task `%s` %s\n", u.Provider, u.Task.Stream, u.Task.ID, spanUTC(Span{u.Task.Start, u.Task.End}))
+		}
+		b.WriteString("\n</details>\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ReadPlan decodes a saved JSON plan, rejecting an unknown major format version.
+func ReadPlan(r io.Reader) (*Plan, error) {
+	var p Plan
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("plan file: %v", err)
+	}
+	major, _, _ := strings.Cut(p.FormatVersion, ".")
+	if major != FormatVersion {
+		return nil, fmt.Errorf("plan file: format_version %q is not supported (this recordctl reads %s.x)", p.FormatVersion, FormatVersion)
+	}
+	return &p, nil
+}
+
+func noteSuffix(n string) string {
+	if n == "" {
+		return ""
+	}
+	return "; " + n
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func zoneOr(z string) string {
+	if z == "" {
+		return "UTC"
+	}
+	return z
+}
+
+// localRange shows a piece in its zone: "19:00-20:30" on the plan's day,
+// with dates when it is on another day or spans days.
+func localRange(s Span, zone string, at time.Time) string {
+	loc, err := time.LoadLocation(zoneOr(zone))
+	if err != nil {
+		loc = time.UTC
+	}
+	a, e, n := s.Start.In(loc), s.End.In(loc), at.In(loc)
+	sameDay := func(x, y time.Time) bool { return x.Year() == y.Year() && x.YearDay() == y.YearDay() }
+	switch {
+	case a.Year() > 2900 || e.Year() > 2900:
+		return a.Format("2006-01-02 15:04") + "-(open-ended)"
+	case sameDay(a, e) && sameDay(a, n):
+		return a.Format("15:04") + "-" + e.Format("15:04")
+	case sameDay(a, e):
+		return a.Format("2006-01-02 15:04") + "-" + e.Format("15:04")
+	}
+	return a.Format("2006-01-02 15:04") + "-" + e.Format("2006-01-02 15:04")
+}
+
+func spanUTC(s Span) string {
+	return s.Start.UTC().Format(time.RFC3339) + "/" + s.End.UTC().Format(time.RFC3339)
+}
