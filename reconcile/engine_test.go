@@ -116,8 +116,8 @@ func kinds(p *Plan) string {
 
 func TestApplyThenPlanConverges(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
-	w.rec("news", "sched", newsStream, "0 11 * * *", 90*time.Minute)  // future, within lookahead
-	w.rec("sport", "sched", sportStream, "0 10 21 11 *", time.Hour)   // open now
+	w.rec("news", "sched", newsStream, "0 11 * * *", 90*time.Minute) // future, within lookahead
+	w.rec("sport", "sched", sportStream, "0 10 21 11 *", time.Hour)  // open now
 	w.rec("radio", "cmd", spec.Stream{Domain: "d", App: "a", Name: "radio"}, "0 10 * * *", time.Hour)
 	p, res := w.apply()
 	if p.Summary.Create != 3 || res.Created != 3 || res.Err != nil {
@@ -184,7 +184,7 @@ func TestCrashBetweenCallAndStateWriteAdoptsInsteadOfDuplicating(t *testing.T) {
 
 func TestScheduleEditsProduceStopsDeletesCreates(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
-	news := w.rec("news", "sched", newsStream, "0 12 21 11 *", time.Hour)  // scheduled
+	news := w.rec("news", "sched", newsStream, "0 12 21 11 *", time.Hour)    // scheduled
 	sport := w.rec("sport", "sched", sportStream, "0 10 21 11 *", time.Hour) // running
 	w.apply()
 	// Move news to 13:00 (delete the scheduled task, create a new one) and
