@@ -48,6 +48,12 @@ func (e *Emulator) serveAPI(r *http.Request) (map[string]any, *apiErr) {
 	e.calls[action]++
 	e.mu.Unlock()
 
+	// Read the body first: only then does net/http notice a client that
+	// hangs up, which ends an injected hang (FaultTimeout) early.
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, errf(CodeInvalidParameter, "The request body could not be read.")
+	}
 	switch e.faults.Decide(r) {
 	case providers.FaultError, providers.FaultTimeout:
 		return nil, errf(CodeInternalError, "An internal error has occurred. Retry your request, but if the problem persists, contact us.")
@@ -63,10 +69,6 @@ func (e *Emulator) serveAPI(r *http.Request) (map[string]any, *apiErr) {
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return nil, errf(CodeInvalidParameter, "The Content-Type %q is not supported; use application/json.", r.Header.Get("Content-Type"))
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		return nil, errf(CodeInvalidParameter, "The request body could not be read.")
 	}
 	for _, h := range []string{"Action", "Version", "Timestamp", "Region"} {
 		if r.Header.Get("X-TC-"+h) == "" {
