@@ -27,6 +27,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 
 	// Names unique per kind; the second occurrence (in file order) is dropped.
 	first := map[string]*docRef{}
+	dups := map[*docRef]bool{} // second documents of a name; refs are shared with the Files, never modified
 	for _, r := range refs {
 		if r.name == "" || r.kind == "" {
 			continue
@@ -34,8 +35,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 		key := r.kind + "/" + r.name
 		if f, dup := first[key]; dup {
 			d.errs = append(d.errs, errAt(r.namePos, fmt.Sprintf("duplicate %s name %q: already defined at %s; names must be unique per kind across the directory", r.kind, r.name, f.namePos)))
-			r.valid = false
-			r.duplicate = true
+			dups[r] = true
 			continue
 		}
 		first[key] = r
@@ -46,7 +46,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 	providers := map[string]*Provider{} // valid, defaulted
 	decoded := map[string]*Provider{}   // first of each name, valid or not
 	for _, r := range refs {
-		if r.kind != KindProvider || r.duplicate || r.name == "" {
+		if r.kind != KindProvider || dups[r] || r.name == "" {
 			continue
 		}
 		if r.prov != nil && ruleFor(r.prov.Spec.Type) != nil {
@@ -54,7 +54,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 		} else {
 			decoded[r.name] = nil
 		}
-		if r.valid && r.prov != nil {
+		if r.valid && !dups[r] && r.prov != nil {
 			p := defaultProvider(r.prov)
 			providers[r.name] = p
 			set.Providers = append(set.Providers, p)
@@ -73,7 +73,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 				name, providerNames(decoded))))
 			continue
 		}
-		if p == nil || !checkAgainstProvider(d, r, p) || !r.valid || providers[name] == nil {
+		if p == nil || !checkAgainstProvider(d, r, p) || !r.valid || dups[r] || providers[name] == nil {
 			continue
 		}
 		rec := defaultRecording(r.rec)
@@ -96,10 +96,7 @@ func collectRefs(files []*File) []*docRef {
 			continue
 		}
 		if f.docs != nil {
-			for _, r := range f.docs {
-				c := *r // Build marks duplicates invalid on its own copy
-				refs = append(refs, &c)
-			}
+			refs = append(refs, f.docs...)
 			continue
 		}
 		for _, p := range f.Providers {

@@ -53,9 +53,12 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, 
 		d.errf(n, "%s must be a mapping with the fields %s", path, strings.Join(allowed, ", "))
 		return nil, false
 	}
-	var out []pair
-	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	out := make([]pair, 0, len(n.Content)/2)
 	var merged []pair
+	var index map[string]*yaml.Node // only for large mappings, where a scan would be quadratic
+	if len(n.Content) > 64 {
+		index = make(map[string]*yaml.Node, len(n.Content)/2)
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), n.Content[i+1]
 		if k == nil || k.Kind != yaml.ScalarNode {
@@ -66,22 +69,33 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, 
 			merged = d.mergePairs(v, path, merged, 0)
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		var first *yaml.Node
+		if index != nil {
+			first = index[k.Value]
+			if first == nil {
+				index[k.Value] = k
+			}
+		} else {
+			first = keyBefore(n, i, k.Value)
+		}
+		if first != nil {
 			d.errf(k, "%s: duplicate field %q (first at line %d); each field may appear once", path, k.Value, first.Line)
 			continue
 		}
-		seen[k.Value] = k
 		if !contains(allowed, k.Value) {
 			d.errf(k, "%s: unknown field %q; allowed: %s", path, k.Value, strings.Join(allowed, ", "))
 			continue
 		}
 		out = append(out, pair{k, v})
 	}
-	for _, p := range merged {
-		if _, dup := seen[p.key.Value]; dup {
-			continue // explicit keys win over merged ones
+	for i, p := range merged {
+		explicit := index[p.key.Value] != nil
+		if index == nil {
+			explicit = keyBefore(n, len(n.Content), p.key.Value) != nil
 		}
-		seen[p.key.Value] = p.key
+		if explicit || hasKey(out, p.key.Value) || hasKey(merged[:i], p.key.Value) {
+			continue // explicit keys win over merged ones, earlier merges over later ones
+		}
 		if !contains(allowed, p.key.Value) {
 			d.errf(p.key, "%s: unknown field %q; allowed: %s", path, p.key.Value, strings.Join(allowed, ", "))
 			continue
@@ -90,6 +104,47 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, 
 	}
 	return out, true
 }
+
+// keyBefore returns the scalar key named name among the first end entries of
+// mapping n (keys are few: a scan is cheaper than a map).
+func keyBefore(n *yaml.Node, end int, name string) *yaml.Node {
+	for j := 0; j+1 < end && j+1 < len(n.Content); j += 2 {
+		if k := resolve(n.Content[j]); k != nil && k.Kind == yaml.ScalarNode && k.Value == name && k.ShortTag() != "!!merge" {
+			return k
+		}
+	}
+	return nil
+}
+
+// fieldPath is prefix + "." + key, from a table for the known fields so the
+// hot path does not allocate.
+func fieldPath(prefix, key string) string {
+	if p, ok := fieldPaths[prefix][key]; ok {
+		return p
+	}
+	return prefix + "." + key
+}
+
+var fieldPaths = func() map[string]map[string]string {
+	t := map[string]map[string]string{}
+	add := func(prefix string, keys []string) {
+		m := map[string]string{}
+		for _, k := range keys {
+			m[k] = prefix + "." + k
+		}
+		t[prefix] = m
+	}
+	add("spec", providerSpecKeys)
+	for _, k := range recordingSpecKeys {
+		t["spec"][k] = "spec." + k
+	}
+	add("spec.stream", streamKeys)
+	add("spec.schedule", scheduleKeys)
+	add("spec.options", optionKeys)
+	add("spec.options.storage", storageKeys)
+	add("spec.credentials", allCredentialNames())
+	return t
+}()
 
 // mergePairs expands the value of a `<<` merge key (a mapping or a list of
 // mappings), earlier sources first.
@@ -219,7 +274,7 @@ func (d *decoder) secretRef(n *yaml.Node, path string) (SecretRef, bool) {
 		}
 		switch p.key.Value {
 		case "env":
-			if !reEnvName.MatchString(v.Value) {
+			if !validEnvName(v.Value) {
 				d.errf(v, "%s.env must be an environment variable name (letters, digits and _, not starting with a digit; the value is not shown)", path)
 				ok = false
 			}

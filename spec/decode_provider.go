@@ -9,10 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var (
-	reEnvName = regexp.MustCompile(envNamePattern)
-	reRegion  = regexp.MustCompile(regionPattern)
-)
+var reRegion = regexp.MustCompile(regionPattern)
 
 // providerSpec decodes and checks a Provider's spec against its type's rule.
 func (d *decoder) providerSpec(sp *pair, p *Provider) {
@@ -43,7 +40,7 @@ func (d *decoder) providerSpec(sp *pair, p *Provider) {
 				k, rule.Type, rule.Type, quoteList(rule.Fields))
 			continue
 		}
-		path := "spec." + k
+		path := fieldPath("spec", k)
 		switch k {
 		case "region":
 			if v, ok := d.str(kv.val, path); ok {
@@ -128,7 +125,7 @@ func (d *decoder) credentials(n *yaml.Node, rule *typeRule) map[string]SecretRef
 	out := make(map[string]SecretRef, len(pairs))
 	for _, kv := range pairs {
 		// A reference that fails still counts as present: its own error says why.
-		ref, _ := d.secretRef(kv.val, "spec.credentials."+kv.key.Value)
+		ref, _ := d.secretRef(kv.val, fieldPath("spec.credentials", kv.key.Value))
 		out[kv.key.Value] = ref
 	}
 	return out

@@ -2,20 +2,12 @@ package spec
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
-)
-
-var (
-	reDomain   = regexp.MustCompile(domainPattern)
-	rePathPart = regexp.MustCompile(pathPartPattern)
-	reChannel  = regexp.MustCompile(channelPattern)
-	rePrefix   = regexp.MustCompile(prefixPattern)
 )
 
 // recordingSpec decodes and checks a Recording's spec (everything that does
@@ -27,12 +19,12 @@ func (d *decoder) recordingSpec(sp *pair, r *Recording, ref *docRef) {
 	}
 	var when []*yaml.Node // keys of schedule, windows, continuous: true
 	for _, kv := range pairs {
-		path := "spec." + kv.key.Value
+		path := fieldPath("spec", kv.key.Value)
 		switch kv.key.Value {
 		case "provider":
 			ref.providerPos = d.pos(resolve(kv.val))
 			if v, ok := d.str(kv.val, path); ok {
-				if !reName.MatchString(v) {
+				if !validName(v) {
 					d.errf(resolve(kv.val), "%s %q is not a valid Provider name (lowercase letters, digits and '-')", path, v)
 				}
 				r.Spec.Provider = v
@@ -83,7 +75,7 @@ func (d *decoder) stream(n *yaml.Node) Stream {
 		return s
 	}
 	for _, kv := range pairs {
-		path := "spec.stream." + kv.key.Value
+		path := fieldPath("spec.stream", kv.key.Value)
 		v, ok := d.str(kv.val, path)
 		if !ok {
 			continue
@@ -91,12 +83,12 @@ func (d *decoder) stream(n *yaml.Node) Stream {
 		at := resolve(kv.val)
 		switch kv.key.Value {
 		case "domain":
-			if len(v) > 253 || !reDomain.MatchString(v) {
+			if len(v) > 253 || !validDomain(v) {
 				d.errf(at, "%s %q is not a domain name; use the push domain, e.g. push.example.com", path, v)
 			}
 			s.Domain = v
 		case "app", "name":
-			if !rePathPart.MatchString(v) {
+			if !validPathPart(v) {
 				d.errf(at, "%s %q must be non-empty without '/', '?', '#' or spaces", path, v)
 			}
 			if kv.key.Value == "app" {
@@ -105,7 +97,7 @@ func (d *decoder) stream(n *yaml.Node) Stream {
 				s.Name = v
 			}
 		case "channel":
-			if len(v) > channelMaxLen || !reChannel.MatchString(v) {
+			if len(v) > channelMaxLen || !validChannel(v) {
 				d.errf(at, "%s must be 1 to %d characters: letters, digits, space and !#$%%&()+-:;<=.>?@[]^_{}|~,", path, channelMaxLen)
 			}
 			s.Channel = v
@@ -135,7 +127,7 @@ func (d *decoder) schedule(kv pair) *Schedule {
 		return s
 	}
 	for _, p := range pairs {
-		path := "spec.schedule." + p.key.Value
+		path := fieldPath("spec.schedule", p.key.Value)
 		v, ok := d.str(p.val, path)
 		at := resolve(p.val)
 		switch p.key.Value {
@@ -272,7 +264,7 @@ func (d *decoder) options(n *yaml.Node, o *Options, ref *docRef) {
 	for _, kv := range pairs {
 		k := kv.key.Value
 		ref.options = append(ref.options, optionKey{k, d.pos(kv.key)})
-		path := "spec.options." + k
+		path := fieldPath("spec.options", k)
 		at := resolve(kv.val)
 		switch k {
 		case "templateId":
@@ -338,7 +330,7 @@ func (d *decoder) storage(n *yaml.Node) *AgoraStorage {
 		return s
 	}
 	for _, kv := range pairs {
-		path := "spec.options.storage." + kv.key.Value
+		path := fieldPath("spec.options.storage", kv.key.Value)
 		at := resolve(kv.val)
 		switch kv.key.Value {
 		case "vendor":
@@ -368,7 +360,7 @@ func (d *decoder) storage(n *yaml.Node) *AgoraStorage {
 			s.SecretKey, _ = d.secretRef(kv.val, path)
 		case "fileNamePrefix":
 			s.FileNamePrefix, _ = d.stringList(kv.val, path, func(v *yaml.Node, p, item string) bool {
-				if !rePrefix.MatchString(item) {
+				if !validPrefix(item) {
 					d.errf(v, "%s %q may contain only letters and digits", p, item)
 					return false
 				}

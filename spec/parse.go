@@ -35,10 +35,8 @@ type docRef struct {
 	pos     Pos // the document (its first key)
 	namePos Pos // metadata.name's value
 	valid   bool
-	// duplicate: a second document of the same kind and name.
-	duplicate bool
-	prov      *Provider
-	rec       *Recording
+	prov    *Provider
+	rec     *Recording
 	// Recording fields, for errors Build reports.
 	providerPos, streamPos, optionsPos Pos
 	streamOK                           bool        // the stream decoded without errors
@@ -198,8 +196,6 @@ func (d *decoder) document(doc *yaml.Node) *docRef {
 	return ref
 }
 
-var reName = regexp.MustCompile(namePattern)
-
 // metadata decodes metadata.name and labels.
 func (d *decoder) metadata(n *yaml.Node, ref *docRef) Metadata {
 	var md Metadata
@@ -217,7 +213,7 @@ func (d *decoder) metadata(n *yaml.Node, ref *docRef) Metadata {
 			if !ok {
 				continue
 			}
-			if len(v) > nameMaxLen || !reName.MatchString(v) {
+			if len(v) > nameMaxLen || !validName(v) {
 				d.errf(resolve(p.val), "metadata.name %q is not a valid name: use at most %d lowercase letters, digits and '-', starting and ending with a letter or digit", v, nameMaxLen)
 				continue
 			}
@@ -241,17 +237,21 @@ func (d *decoder) labels(n *yaml.Node) map[string]string {
 	}
 	out := make(map[string]string, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, ok := d.str(n.Content[i], "metadata.labels key")
-		if !ok {
+		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if kn == nil || kn.Kind != yaml.ScalarNode || isNull(kn) {
+			d.errf(n.Content[i], "metadata.labels: label names must be strings")
 			continue
 		}
+		k := kn.Value
 		if _, dup := out[k]; dup {
-			d.errf(n.Content[i], "metadata.labels: duplicate label %q", k)
+			d.errf(kn, "metadata.labels: duplicate label %q", k)
 			continue
 		}
-		if v, ok := d.str(n.Content[i+1], "metadata.labels."+k); ok {
-			out[k] = v
+		if vn == nil || vn.Kind != yaml.ScalarNode || isNull(vn) {
+			d.errf(n.Content[i+1], "metadata.labels.%s must be a string", k)
+			continue
 		}
+		out[k] = vn.Value
 	}
 	return out
 }
