@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runValidate runs `recordctl validate args...` and returns exit code, stdout, stderr.
+func runValidate(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append([]string{"validate"}, args...), strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// invalidTree has problems in two files, one of them a literal secret.
+func invalidTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"b/providers.yaml": "apiVersion: recordctl/v1\nkind: Provider\nmetadata: {name: tx}\nspec:\n  type: tencent\n  region: ap-guangzhou\n" +
+			"  credentials: {secretId: {env: A}, secretKey: hunter2-literal}\n",
+		"a.yaml": "apiVersion: recordctl/v1\nkind: Recording\nmetadata: {name: r}\nspec:\n  provider: tx\n" +
+			"  stream: {domain: d.example.com, app: live, name: s}\n  schedule: {cron: \"0 25 * * *\", duration: 1h}\n  colour: red\n",
+	}
+	for rel, c := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestValidateExamples(t *testing.T) {
+	for dir, want := range map[string]string{
+		"quickstart": "valid: 1 provider, 3 recordings\n",
+		"newsroom":   "valid: 4 providers, 9 recordings\n",
+	} {
+		code, out, errs := runValidate(t, filepath.Join("..", "..", "examples", dir))
+		if code != 0 || out != want || errs != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 0, %q", dir, code, out, errs, want)
+		}
+	}
+}
+
+func TestValidateText(t *testing.T) {
+	code, out, errs := runValidate(t, invalidTree(t))
+	want := "a.yaml:7:20: spec.schedule.cron: invalid cron expression: end of range (25) above maximum (23): 25;"
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 1 || len(lines) != 3 {
+		t.Fatalf("exit %d, want 1 with 3 problems:\n%s", code, out)
+	}
+	if !strings.HasPrefix(lines[0], want) ||
+		!strings.HasPrefix(lines[1], `a.yaml:8:3: spec: unknown field "colour"`) ||
+		!strings.HasPrefix(lines[2], "b/providers.yaml:7:48: spec.credentials.secretKey must be a secret reference") {
+		t.Errorf("problems not sorted by file:line:col or wrong:\n%s", out)
+	}
+	if strings.Contains(out+errs, "hunter2") {
+		t.Error("output repeats a literal secret")
+	}
+	if errs != "invalid: 3 problems\n" {
+		t.Errorf("stderr %q", errs)
+	}
+}
+
+func TestValidateJSON(t *testing.T) {
+	code, out, _ := runValidate(t, "-o", "json", invalidTree(t))
+	var rep struct {
+		Valid  bool `json:"valid"`
+		Errors []struct {
+			File    string `json:"file"`
+			Line    int    `json:"line"`
+			Col     int    `json:"col"`
+			Message string `json:"message"`
+		} `json:"errors"`
+		Providers  *int `json:"providers"`
+		Recordings *int `json:"recordings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if code != 1 || rep.Valid || len(rep.Errors) != 3 || rep.Providers == nil || rep.Recordings == nil {
+		t.Fatalf("exit %d, report %+v", code, rep)
+	}
+	e := rep.Errors[2]
+	if e.File != "b/providers.yaml" || e.Line != 7 || e.Col != 48 || !strings.HasPrefix(e.Message, "spec.credentials.secretKey") {
+		t.Errorf("third error %+v", e)
+	}
+	// Flags may follow the positional argument, and a valid tree is valid:true with counts.
+	code, out, _ = runValidate(t, filepath.Join("..", "..", "examples", "newsroom"), "-o", "json")
+	if code != 0 || !strings.Contains(out, `"valid": true`) || !strings.Contains(out, `"errors": []`) ||
+		!strings.Contains(out, `"providers": 4`) || !strings.Contains(out, `"recordings": 9`) {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestValidateUsage(t *testing.T) {
+	if code, _, errs := runValidate(t); code != 1 || !strings.Contains(errs, "accepts 1 arg") {
+		t.Errorf("no DIR: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := runValidate(t, "-o", "yaml", "."); code != 1 || !strings.Contains(errs, "use text or json") {
+		t.Errorf("bad -o: exit %d, stderr %q", code, errs)
+	}
+	code, out, _ := runValidate(t, filepath.Join(t.TempDir(), "missing"))
+	if code != 1 || !strings.HasPrefix(out, ".: cannot read folder") {
+		t.Errorf("missing DIR: exit %d, stdout %q", code, out)
+	}
+}
