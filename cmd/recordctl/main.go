@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	_ "github.com/recordctl/recordctl/providers/all"
+	_ "time/tzdata" // IANA zones even on hosts without tzdata (containers)
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -19,6 +20,7 @@ var version = "0.1.0-dev"
 // globals are the flags every command shares.
 type globals struct {
 	state     string
+	stateSet  bool // --state was given explicitly
 	emulate   bool
 	logFormat string
 	verbose   bool
@@ -61,6 +63,9 @@ func newRoot(g *globals) *cobra.Command {
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "verbose logging")
 	for _, c := range commands {
 		root.AddCommand(c(g))
+	}
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
+		g.stateSet = cmd.Flags().Changed("state")
 	}
 	return root
 }

@@ -1,0 +1,41 @@
+# recordctl — see README.md. `make run` is the quickstart on the built-in
+# emulator (no cloud account); `make test` is what CI runs.
+GO       ?= go
+BIN      ?= bin/recordctl
+FUZZTIME ?= 5m
+BENCHTIME ?= 1s
+
+.PHONY: build test run bench fuzz vet fmt clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/recordctl
+
+# gofmt check, go vet, and the whole suite under the race detector.
+test:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# The quickstart: validate, then plan and apply against the built-in
+# emulator (short windows, 10-minute lookahead), then show the state.
+run: build
+	$(BIN) validate examples/quickstart
+	$(BIN) plan --emulate --lookahead 10m examples/quickstart
+	$(BIN) apply --emulate --lookahead 10m --auto-approve examples/quickstart
+	$(BIN) state list --emulate
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+fuzz:
+	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin .recordctl
