@@ -305,7 +305,7 @@ func (pl *providerPlanner) piece(d *Piece, r *state.Record, obs map[string]provi
 	if r != nil {
 		a.Record = r.ID
 	}
-	if late := now.Sub(d.Start); late > lateAfter && (r == nil || r.Phase != state.Waiting) {
+	if late := now.Sub(d.Start); late > lateAfter && !d.WStart.Equal(spec.ContinuousStart) && (r == nil || r.Phase != state.Waiting) {
 		a.LateSeconds = int64(late / time.Second)
 		a.Reason += fmt.Sprintf(" (late by %s)", late.Truncate(time.Second))
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/recordctl/recordctl/spec"
 )
 
 var symbols = map[Kind]string{Create: "+", Stop: "-", Delete: "x", Adopt: "="}
@@ -137,7 +139,9 @@ func localRange(s Span, zone string, at time.Time) string {
 	a, e, n := s.Start.In(loc), s.End.In(loc), at.In(loc)
 	sameDay := func(x, y time.Time) bool { return x.Year() == y.Year() && x.YearDay() == y.YearDay() }
 	switch {
-	case a.Year() > 2900 || e.Year() > 2900:
+	case s.Start.Equal(spec.ContinuousStart) && s.End.Equal(spec.ContinuousEnd):
+		return "continuous"
+	case e.Year() > 2900:
 		return a.Format("2006-01-02 15:04") + "-(open-ended)"
 	case sameDay(a, e) && sameDay(a, n):
 		return a.Format("15:04") + "-" + e.Format("15:04")

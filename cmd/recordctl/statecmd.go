@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/recordctl/recordctl/reconcile/state"
+	"github.com/recordctl/recordctl/spec"
 )
 
 func init() { commands = append(commands, newStateCmd) }
@@ -60,8 +61,11 @@ func newStateCmd(g *globals) *cobra.Command {
 				if r.Task != nil && len(r.Task.Files) > 0 {
 					note = strings.TrimSpace(note + " files: " + strings.Join(r.Task.Files, ","))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s-%s\t%s\n", r.Recording, r.Key, r.Provider, r.Stream, task, status,
-					r.Start.UTC().Format("01-02 15:04:05"), r.End.UTC().Format("01-02 15:04:05"), note)
+				times := r.Start.UTC().Format("01-02 15:04:05") + "-" + r.End.UTC().Format("01-02 15:04:05")
+				if r.Start.Equal(spec.ContinuousStart) {
+					times = "continuous"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Recording, r.Key, r.Provider, r.Stream, task, status, times, note)
 			}
 			tw.Flush()
 			fmt.Fprintf(g.stdout, "%d managed task(s); state serial %d, last reconcile %s\n", len(recs), st.Serial, lastRun(st.LastReconcile))

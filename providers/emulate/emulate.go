@@ -123,6 +123,24 @@ func (s *Server) Point(set *spec.Set) error {
 		}
 		p.Spec.Credentials = creds
 	}
+	// The command providers refuse streams without a recording configuration
+	// (aliyun) or a COMMAND_RECORD rule (huawei); in emulator mode every stream
+	// the documents name gets one, as a user would have set up in the console.
+	for _, r := range set.Recordings {
+		p := set.Provider(r.Spec.Provider)
+		if p == nil {
+			continue
+		}
+		st := r.Spec.Stream
+		switch emu := s.Emulators[p.Spec.Type].(type) {
+		case interface{ AddRecordConfig(domain, app string) }:
+			emu.AddRecordConfig(st.Domain, st.App)
+		case interface {
+			AddRule(domain, app, stream, recordType string) string
+		}:
+			emu.AddRule(st.Domain, st.App, st.Name, "COMMAND_RECORD")
+		}
+	}
 	for _, r := range set.Recordings {
 		o := &r.Spec.Options
 		demo := func(ref *spec.SecretRef, what string) {
