@@ -216,3 +216,66 @@ func TestConflicts(t *testing.T) {
 		})
 	}
 }
+
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	set, errs := loadFiles(t, map[string]string{
+		"p.yaml": tx,
+		"r.yaml": `apiVersion: recordctl/v1
+kind: Recording
+metadata: {name: a}
+spec:
+  provider: tx
+  stream: &stream {domain: d.example.com, app: live, name: a}
+  schedule: &sched {cron: "0 19 * * *", duration: 1h, timezone: Asia/Shanghai}
+---
+apiVersion: recordctl/v1
+kind: Recording
+metadata: {name: b}
+spec:
+  provider: tx
+  stream:
+    <<: *stream
+    name: b
+  schedule:
+    <<: [*sched, {cron: "@hourly", bogus: 1}]
+    duration: 30m
+`,
+	})
+	want := `r.yaml:18:36: spec.schedule: unknown field "bogus"; allowed: cron, duration, timezone` + "\n"
+	if got := render(errs); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if len(set.Recordings) != 1 || set.Recordings[0].Spec.Schedule.Cron != "0 19 * * *" {
+		t.Fatalf("a must load with its own schedule: %+v", set.Recordings)
+	}
+	// Without the bad field, b merges: explicit keys win, earlier merges win.
+	set, errs = loadFiles(t, map[string]string{"p.yaml": tx, "r.yaml": strings.Replace(
+		`apiVersion: recordctl/v1
+kind: Recording
+metadata: {name: a}
+spec:
+  provider: tx
+  stream: &stream {domain: d.example.com, app: live, name: a}
+  schedule: &sched {cron: "0 19 * * *", duration: 1h, timezone: Asia/Shanghai}
+---
+apiVersion: recordctl/v1
+kind: Recording
+metadata: {name: b}
+spec:
+  provider: tx
+  stream:
+    <<: *stream
+    name: b
+  schedule:
+    <<: [*sched, {cron: "@hourly", bogus: 1}]
+    duration: 30m
+`, ", bogus: 1", "", 1)})
+	if len(errs) != 0 {
+		t.Fatal(render(errs))
+	}
+	b := set.Recordings[1]
+	if b.Spec.Stream.String() != "d.example.com/live/b" || b.Spec.Schedule.Cron != "0 19 * * *" ||
+		b.Spec.Schedule.Duration != 30*time.Minute || b.Spec.Schedule.Timezone != "Asia/Shanghai" {
+		t.Errorf("merged b: %+v %+v", b.Spec.Stream, b.Spec.Schedule)
+	}
+}

@@ -88,19 +88,28 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, 
 		}
 		out = append(out, pair{k, v})
 	}
-	for i, p := range merged {
-		explicit := index[p.key.Value] != nil
-		if index == nil {
-			explicit = keyBefore(n, len(n.Content), p.key.Value) != nil
+	if len(merged) > maxMerged {
+		d.errf(n, "%s: merge (<<) brings more than %d fields", path, maxMerged)
+		merged = nil
+	}
+	if len(merged) > 0 {
+		taken := make(map[string]bool, len(out)+len(merged))
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := resolve(n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() != "!!merge" {
+				taken[k.Value] = true
+			}
 		}
-		if explicit || hasKey(out, p.key.Value) || hasKey(merged[:i], p.key.Value) {
-			continue // explicit keys win over merged ones, earlier merges over later ones
+		for _, p := range merged {
+			if taken[p.key.Value] {
+				continue // explicit keys win over merged ones, earlier merges over later ones
+			}
+			taken[p.key.Value] = true
+			if !contains(allowed, p.key.Value) {
+				d.errf(p.key, "%s: unknown field %q; allowed: %s", path, p.key.Value, strings.Join(allowed, ", "))
+				continue
+			}
+			out = append(out, p)
 		}
-		if !contains(allowed, p.key.Value) {
-			d.errf(p.key, "%s: unknown field %q; allowed: %s", path, p.key.Value, strings.Join(allowed, ", "))
-			continue
-		}
-		out = append(out, p)
 	}
 	return out, true
 }
@@ -146,10 +155,16 @@ var fieldPaths = func() map[string]map[string]string {
 	return t
 }()
 
+// maxMerged bounds the fields `<<` merges may bring into one mapping.
+const maxMerged = 1000
+
 // mergePairs expands the value of a `<<` merge key (a mapping or a list of
 // mappings), earlier sources first.
 func (d *decoder) mergePairs(v *yaml.Node, path string, acc []pair, depth int) []pair {
 	v = resolve(v)
+	if len(acc) > maxMerged {
+		return acc // reported once by mapping
+	}
 	if depth > 8 || v == nil {
 		d.errf(v, "%s: merge (<<) nests too deeply", path)
 		return acc
