@@ -551,6 +551,8 @@ func findRecording(set *spec.Set, name string) *spec.Recording {
 	return nil
 }
 
+// zoneName is the zone a recording's times are shown in: the schedule's
+// time zone, or the UTC offset its explicit windows were written with.
 func zoneName(r *spec.Recording) string {
 	if s := r.Spec.Schedule; s != nil {
 		if s.Location != nil {
@@ -560,15 +562,16 @@ func zoneName(r *spec.Recording) string {
 			return s.Timezone
 		}
 	}
+	if len(r.Spec.Windows) > 0 {
+		if _, off := r.Spec.Windows[0].Start.Zone(); off != 0 {
+			return r.Spec.Windows[0].Start.Format("-07:00")
+		}
+	}
 	return "UTC"
 }
 
 func localTime(t time.Time, r *spec.Recording) string {
-	loc := time.UTC
-	if s := r.Spec.Schedule; s != nil && s.Location != nil {
-		loc = s.Location
-	}
-	return t.In(loc).Format("2006-01-02 15:04 MST")
+	return t.In(zoneLocation(zoneName(r))).Format("2006-01-02 15:04 MST")
 }
 
 var kindOrder = map[Kind]int{Stop: 0, Delete: 1, Adopt: 2, Create: 3}

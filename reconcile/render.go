@@ -132,10 +132,7 @@ func zoneOr(z string) string {
 // localRange shows a piece in its zone: "19:00-20:30" on the plan's day,
 // with dates when it is on another day or spans days.
 func localRange(s Span, zone string, at time.Time) string {
-	loc, err := time.LoadLocation(zoneOr(zone))
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := zoneLocation(zoneOr(zone))
 	a, e, n := s.Start.In(loc), s.End.In(loc), at.In(loc)
 	sameDay := func(x, y time.Time) bool { return x.Year() == y.Year() && x.YearDay() == y.YearDay() }
 	switch {
@@ -153,4 +150,16 @@ func localRange(s Span, zone string, at time.Time) string {
 
 func spanUTC(s Span) string {
 	return s.Start.UTC().Format(time.RFC3339) + "/" + s.End.UTC().Format(time.RFC3339)
+}
+
+// zoneLocation resolves an IANA name or a "+08:00" style offset.
+func zoneLocation(zone string) *time.Location {
+	if t, err := time.Parse("-07:00", zone); err == nil {
+		_, off := t.Zone()
+		return time.FixedZone(zone, off)
+	}
+	if loc, err := time.LoadLocation(zone); err == nil {
+		return loc
+	}
+	return time.UTC
 }

@@ -47,6 +47,13 @@ func newApplyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if saved != nil {
+				// Compare with the user's documents, before --emulate rewrites them.
+				if saved.Spec.Digest != reconcile.Digest(set) {
+					return &exitError{code: 1, err: errors.New("the plan is stale: the documents changed since it was made; run plan again")}
+				}
+				saved.Spec.Digest = ""
+			}
 			e, err := g.setup(set, true, lookahead)
 			if err != nil {
 				return &exitError{code: 1, err: err}

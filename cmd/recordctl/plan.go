@@ -40,6 +40,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			digest := reconcile.Digest(set) // of the user's documents, before --emulate rewrites them
 			e, err := g.setup(set, false, lookahead)
 			if err != nil {
 				return &exitError{code: 1, err: err}
@@ -49,6 +50,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
+			p.Spec.Digest = digest
 			if err := render(g.stdout, p); err != nil {
 				return err
 			}
