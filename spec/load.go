@@ -43,7 +43,12 @@ func LoadAt(dir string, now time.Time) (*Set, error) {
 	if len(errs) == 0 {
 		return set, nil
 	}
-	return set, &multierror.Error{Errors: errs, ErrorFormat: formatErrors}
+	sorted := Errors(&multierror.Error{Errors: errs})
+	me := &multierror.Error{ErrorFormat: formatErrors, Errors: make([]error, len(sorted))}
+	for i, e := range sorted {
+		me.Errors[i] = e
+	}
+	return set, me
 }
 
 // appendErrs flattens a multierror into errs.

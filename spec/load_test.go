@@ -133,3 +133,13 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoadErrorIsSortedMultierror(t *testing.T) {
+	dir := writeTree(t, map[string]string{"b.yaml": "x: @", "a.yaml": "y: @"})
+	_, err := spec.LoadAt(dir, fixedNow)
+	want := "a.yaml:1:1: YAML syntax error: found character that cannot start any token\n" +
+		"b.yaml:1:1: YAML syntax error: found character that cannot start any token"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+}

@@ -71,7 +71,7 @@ func ParseFile(rel string, data []byte) (f *File, err error) {
 		var doc yaml.Node
 		if e := dec.Decode(&doc); e != nil {
 			if !errors.Is(e, io.EOF) {
-				d.errs = append(d.errs, syntaxError(rel, e))
+				d.errs = append(d.errs, syntaxError(rel, data, e))
 			}
 			break
 		}
@@ -109,20 +109,67 @@ func formatErrors(es []error) string {
 	return strings.Join(lines, "\n")
 }
 
-var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): `)
+var (
+	reYAMLLine = regexp.MustCompile(`^line (\d+): `)
+	reAnchor   = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
+
+// parserProblems start yaml.v3's parser (not scanner) error messages.
+var parserProblems = []string{"did not find expected", "found duplicate %", "found incompatible YAML document", "found undefined tag handle"}
 
 // syntaxError turns a yaml.v3 parse error into an Error at its line.
-func syntaxError(file string, e error) *Error {
-	msg := e.Error()
+// yaml.v3 counts lines from 0 and adds 1 for scanner errors only, and leaves
+// the line out when that count is 0; this undoes both, and places the two
+// errors it reports without a position (bad control characters, unknown
+// anchors) by looking for them in data.
+func syntaxError(file string, data []byte, e error) *Error {
+	msg := strings.TrimPrefix(e.Error(), "yaml: ")
 	p := Pos{File: file}
 	if m := reYAMLLine.FindStringSubmatch(msg); m != nil {
 		p.Line, _ = strconv.Atoi(m[1])
-		p.Col = 1
 		msg = msg[len(m[0]):]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+		for _, pp := range parserProblems {
+			if strings.HasPrefix(msg, pp) {
+				p.Line++
+			}
+		}
+		// An error at the end of the input points past the last line.
+		last := bytes.Count(data, []byte{'\n'})
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			last++
+		}
+		p.Line, p.Col = max(1, min(p.Line, last)), 1
+	} else if m := reAnchor.FindStringSubmatch(msg); m != nil {
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			p.Line, p.Col = lineCol(data, i)
+		}
+	} else if msg == "control characters are not allowed" {
+		if i := firstControl(data); i >= 0 {
+			p.Line, p.Col = lineCol(data, i)
+		}
+	} else if !strings.HasPrefix(msg, "attempted to go past") {
+		p.Line, p.Col = 1, 1
 	}
 	return &Error{Pos: p, Msg: "YAML syntax error: " + msg}
+}
+
+// lineCol is the 1-based line and column (in runes) of byte offset i.
+func lineCol(data []byte, i int) (int, int) {
+	line := 1 + bytes.Count(data[:i], []byte{'\n'})
+	start := bytes.LastIndexByte(data[:i], '\n') + 1
+	return line, 1 + utf8.RuneCount(data[start:i])
+}
+
+// firstControl returns the offset of the first character YAML forbids, or -1.
+func firstControl(data []byte) int {
+	for i, r := range string(data) {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0xfffe || r == 0xffff:
+			return i
+		}
+	}
+	return -1
 }
 
 // document decodes one YAML document; nil for an empty document.

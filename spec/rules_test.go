@@ -28,10 +28,18 @@ const okSched = "  schedule: {cron: \"0 19 * * *\", duration: 1h}\n"
 
 var ruleCases = []ruleCase{
 	// --- files and YAML ---
-	// yaml.v3 reports the line of scanner errors exactly; parser errors ("did not
-	// find expected ...") may point one line early. Either way the line is yaml.v3's.
-	{"yaml syntax error at its line", map[string]string{"a.yaml": "apiVersion: recordctl/v1\nkind: @Provider\n"},
+	{"yaml scanner error at its line", map[string]string{"a.yaml": "apiVersion: recordctl/v1\nkind: @Provider\n"},
 		[]string{"a.yaml:2:1: YAML syntax error: found character that cannot start any token"}},
+	{"yaml scanner error on line 1", map[string]string{"a.yaml": "kind: @Provider\n"},
+		[]string{"a.yaml:1:1: YAML syntax error: found character that cannot start any token"}},
+	{"yaml parser error at its line", map[string]string{"a.yaml": "x: 1\ny: 2\n- z\n"},
+		[]string{"a.yaml:3:1: YAML syntax error: did not find expected key"}},
+	{"yaml parser error at the line its context starts", map[string]string{"a.yaml": "x: 1\nkind: [Provider\n"},
+		[]string{"a.yaml:2:1: YAML syntax error: did not find expected ',' or ']'"}},
+	{"yaml control character", map[string]string{"a.yaml": "x: 1\ny: a\x01b\n"},
+		[]string{"a.yaml:2:5: YAML syntax error: control characters are not allowed"}},
+	{"yaml unknown anchor", map[string]string{"a.yaml": "x: 1\ny: [1, *nope]\n"},
+		[]string{"a.yaml:2:8: YAML syntax error: unknown anchor 'nope' referenced"}},
 	{"binary file names the file", map[string]string{"bin.yaml": "\x00\x01\x02\xff"},
 		[]string{"bin.yaml: not a UTF-8 text file"}},
 	{"latin-1 file names the file", map[string]string{"sub/l1.yml": "name: caf\xe9\n"},
