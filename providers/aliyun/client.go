@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -132,43 +129,14 @@ func (c *Client) call(ctx context.Context, op string, params map[string]string, 
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
+	resp, body, err := providers.Exchange(ctx, c.http, req, spec.TypeAliyun, op, c.endpoint)
 	if err != nil {
-		return c.transportError(ctx, op, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return c.transportError(ctx, op, err)
+		return err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if out != nil {
-			if err := json.Unmarshal(body, out); err != nil {
-				return &providers.Error{Class: providers.Retryable, Provider: spec.TypeAliyun, Op: op,
-					HTTP: resp.StatusCode, Message: "response is not the expected JSON"}
-			}
-		}
-		return nil
+		return providers.DecodeJSON(spec.TypeAliyun, op, resp.StatusCode, body, out)
 	}
 	return c.classify(op, resp, body)
-}
-
-// transportError classifies a failed round trip without echoing the URL
-// (its query carries the signature and key id).
-func (c *Client) transportError(ctx context.Context, op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // drop the URL
-	}
-	class := providers.Retryable
-	if ctx.Err() != nil {
-		err = ctx.Err()
-		if errors.Is(err, context.Canceled) {
-			class = providers.Permanent
-		}
-	}
-	return &providers.Error{Class: class, Provider: spec.TypeAliyun, Op: op,
-		Message: "request to " + c.endpoint + " failed", Err: err}
 }
 
 // scrub removes the secret from any text that might echo it.

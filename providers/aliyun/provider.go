@@ -83,12 +83,7 @@ func (c *Client) Delete(ctx context.Context, t providers.Task) error {
 // List reports each managed task with StatusUnknown: no Live API tells
 // whether a stream is being recorded right now (aliyun.md §3).
 func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.Task, error) {
-	out := make([]providers.Task, 0, len(scope.Managed))
-	for _, t := range scope.Managed {
-		t.Status = providers.StatusUnknown
-		out = append(out, t)
-	}
-	return out, nil
+	return providers.UnknownManaged(scope), nil
 }
 
 // Reassert re-issues start for a task whose window is open. An interrupted

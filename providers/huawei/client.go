@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -138,42 +136,14 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	req.Header.Set(HeaderSdkDate, c.now().UTC().Format(DateFormat))
 	Sign(req, payload, c.ak, c.sk)
 
-	resp, err := c.http.Do(req)
+	resp, data, err := providers.Exchange(ctx, c.http, req, spec.TypeHuawei, op, c.endpoint)
 	if err != nil {
-		return c.transportError(ctx, op, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return c.transportError(ctx, op, err)
+		return err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if out != nil {
-			if err := json.Unmarshal(data, out); err != nil {
-				return &providers.Error{Class: providers.Retryable, Provider: spec.TypeHuawei, Op: op,
-					HTTP: resp.StatusCode, Message: "response is not the expected JSON"}
-			}
-		}
-		return nil
+		return providers.DecodeJSON(spec.TypeHuawei, op, resp.StatusCode, data, out)
 	}
 	return c.classify(op, resp, data)
-}
-
-// transportError classifies a failed round trip (URL dropped from the text).
-func (c *Client) transportError(ctx context.Context, op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	class := providers.Retryable
-	if ctx.Err() != nil {
-		err = ctx.Err()
-		if errors.Is(err, context.Canceled) {
-			class = providers.Permanent
-		}
-	}
-	return &providers.Error{Class: class, Provider: spec.TypeHuawei, Op: op,
-		Message: "request to " + c.endpoint + " failed", Err: err}
 }
 
 func init() {

@@ -162,12 +162,7 @@ func (c *Client) Delete(ctx context.Context, t providers.Task) error {
 // List reports each managed task with StatusUnknown: no Live API tells
 // whether a stream is being recorded right now.
 func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.Task, error) {
-	out := make([]providers.Task, 0, len(scope.Managed))
-	for _, t := range scope.Managed {
-		t.Status = providers.StatusUnknown
-		out = append(out, t)
-	}
-	return out, nil
+	return providers.UnknownManaged(scope), nil
 }
 
 // Reassert re-issues START for a task whose window is open: "already
