@@ -118,7 +118,7 @@ func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 // clock), a spec directory of YAML documents pointing at them, a state file
 // and an engine on it, as a recordctl process would have them.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	clk       *clock
 	srv       *emulate.Server
 	faults    *providers.Faults
@@ -139,7 +139,7 @@ func ts(s string) time.Time {
 	return t
 }
 
-func newWorld(t *testing.T, now string) *world {
+func newWorld(t testing.TB, now string) *world {
 	t.Helper()
 	w := &world{t: t, clk: &clock{t: ts(now)}, faults: providers.NewFaults(1), log: &syncBuf{},
 		dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state")}
