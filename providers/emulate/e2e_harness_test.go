@@ -31,12 +31,15 @@ const (
 	secretToken     = "e2e-token-Zq8PxR4tVw"
 	secretStorageAK = "e2e-storage-ak-Hn3Ly7Ke"
 	secretStorageSK = "e2e-storage-sk-Tb6Wm2Jc9s"
+	// secretBadToken is a token the agora emulator refuses (code 110).
+	secretBadToken = "expired-e2e-token-Qm5Vr8Lp"
 )
 
 var secretEnv = map[string]string{
 	"RECORDCTL_E2E_AGORA_TOKEN": secretToken,
 	"RECORDCTL_E2E_OSS_AK":      secretStorageAK,
 	"RECORDCTL_E2E_OSS_SK":      secretStorageSK,
+	"RECORDCTL_E2E_BAD_TOKEN":   secretBadToken,
 }
 
 // allSecrets lists every credential value the e2e documents reference.
@@ -46,7 +49,7 @@ func allSecrets() []string {
 		aliyun.DemoAccessKeyID, aliyun.DemoAccessKeySecret,
 		huawei.DemoAccessKey, huawei.DemoSecretKey,
 		agora.DemoCustomerID, agora.DemoCustomerSecret,
-		secretToken, secretStorageAK, secretStorageSK,
+		secretToken, secretStorageAK, secretStorageSK, secretBadToken,
 	}
 }
 
