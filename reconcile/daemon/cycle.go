@@ -1,0 +1,367 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/reconcile"
+	"github.com/recordctl/recordctl/reconcile/state"
+	"github.com/recordctl/recordctl/spec"
+)
+
+// errShutdown marks a reconcile cut short because the daemon is stopping.
+var errShutdown = errors.New("shutting down")
+
+// cycle is one reconcile: observe the providers, plan, hold back what the
+// guard refuses, apply the rest, re-assert open recordings. It returns an
+// error only for a simulated crash (reconcile.ErrCrashed); everything else
+// goes to the log, the metrics and /readyz.
+func (d *Daemon) cycle(ctx context.Context, trigger string) error {
+	t0 := time.Now()
+	now := d.cfg.Now()
+	d.mu.Lock()
+	docs, prepErr := d.docs, d.prepErr
+	d.mu.Unlock()
+	rep := Report{Trigger: trigger, At: now}
+	var obs map[string][]providers.Task
+	var crash error
+	func() {
+		if prepErr != nil {
+			rep.Err = prepErr
+			return
+		}
+		set := docs.Set
+		if err := reconcile.CheckLookahead(set, d.eng.Caps, d.eng.Lookahead); err != nil {
+			rep.Err = err
+			return
+		}
+		st := d.eng.Store.Snapshot()
+		var oerrs map[string]error
+		obs, oerrs = d.eng.Observe(ctx, set, st, now)
+		if ctx.Err() != nil {
+			rep.Err = errShutdown
+			return
+		}
+		p := reconcile.NewPlan(reconcile.Input{Set: set, State: st, Observed: obs, ObserveErr: oerrs,
+			Caps: d.eng.Caps, Now: now, Lookahead: d.eng.Lookahead})
+		p.Spec = reconcile.SpecRef{Dir: set.Dir, Digest: docs.Digest}
+		rep.Plan = p
+		run, held, kind, why := guard(p, st, obs, len(docs.Errors), d.cfg.AllowMassStop)
+		rep.Held, rep.HeldKind, rep.HeldReason = held, kind, why
+		d.lagMu.Lock()
+		d.lagFloor, d.lagSeen = d.prevNow, map[string]bool{}
+		d.lagMu.Unlock()
+		res, notStarted, err := d.apply(ctx, set, p.Forget, run)
+		rep.Result, rep.NotStarted = res, notStarted
+		if errors.Is(err, reconcile.ErrCrashed) {
+			crash = err
+			return
+		}
+		d.logEnded(st, obs, p.Forget)
+		if ctx.Err() != nil {
+			rep.Err = errShutdown
+			return
+		}
+		actx, cancel := graceCtx(ctx, d.cfg.Grace)
+		d.eng.Finish(actx, set, now, res)
+		cancel()
+	}()
+	d.prevNow = now
+	rep.Next = d.computeEdge()
+	rep.Took = time.Since(t0)
+	d.record(&rep, obs)
+	if d.cfg.OnReconcile != nil {
+		d.cfg.OnReconcile(rep)
+	}
+	return crash
+}
+
+// apply carries out actions like reconcile.Executor.Apply (stops and
+// deletes first, bounded concurrency), but starts no action once ctx has
+// ended; the calls under way run on a context that outlives ctx by
+// Config.Grace. It returns how many actions were never started.
+func (d *Daemon) apply(ctx context.Context, set *spec.Set, forget []string, actions []reconcile.Action) (*reconcile.Result, int, error) {
+	provs, lims, _ := d.eng.Providers(set)
+	x := d.eng.Exec
+	x.Store, x.Providers, x.Limiters, x.Log, x.Now = d.eng.Store, provs, lims, d.eng.Log, d.eng.Now
+	conc := x.Concurrency
+	if conc <= 0 {
+		conc = 8
+	}
+	actx, cancel := graceCtx(ctx, d.cfg.Grace)
+	defer cancel()
+	res := &reconcile.Result{}
+	var mu sync.Mutex
+	var crashed error
+	merge := func(r *reconcile.Result, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if errors.Is(err, reconcile.ErrCrashed) {
+			crashed = err
+		} else if err != nil {
+			res.Err = multierror.Append(res.Err, err)
+		}
+		if r == nil {
+			return
+		}
+		res.Outcomes = append(res.Outcomes, r.Outcomes...)
+		res.Created += r.Created
+		res.Stopped += r.Stopped
+		res.Deleted += r.Deleted
+		res.Adopted += r.Adopted
+		res.Waiting += r.Waiting
+		res.Failed += r.Failed
+		res.Gone += r.Gone
+		if r.Err != nil {
+			res.Err = multierror.Append(res.Err, r.Err)
+		}
+	}
+	if len(forget) > 0 {
+		xf := x
+		merge(xf.Apply(actx, set, &reconcile.Plan{Forget: forget}))
+	}
+	var first, second []reconcile.Action
+	for _, a := range actions {
+		if a.Action == reconcile.Stop || a.Action == reconcile.Delete {
+			first = append(first, a)
+		} else {
+			second = append(second, a)
+		}
+	}
+	notStarted := 0
+	for _, batch := range [][]reconcile.Action{first, second} {
+		sem := make(chan struct{}, conc)
+		var wg sync.WaitGroup
+		for i, a := range batch {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+			mu.Lock()
+			stop := ctx.Err() != nil || crashed != nil
+			mu.Unlock()
+			if stop {
+				notStarted += len(batch) - i
+				break
+			}
+			wg.Add(1)
+			go func(a reconcile.Action) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				xa := x // Apply fills defaults into its receiver: one copy per goroutine
+				merge(xa.Apply(actx, set, &reconcile.Plan{Actions: []reconcile.Action{a}}))
+			}(a)
+		}
+		wg.Wait()
+	}
+	sort.SliceStable(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Action.Key < res.Outcomes[j].Action.Key })
+	return res, notStarted, crashed
+}
+
+// graceCtx returns a context that is not cancelled with parent but grace
+// after it.
+func graceCtx(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(ctx, func() { t.Stop() })
+	})
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// observeCall is the executor's per-call hook: request metrics, and the
+// window-start lag of command providers' first start call for windows
+// that opened while the daemon was running.
+func (d *Daemon) observeCall(a reconcile.Action, err error, took time.Duration) {
+	d.m.observeCall(a.Provider, string(a.Action), err, took)
+	if a.Action != reconcile.Create || d.eng.Caps(a.Type).ScheduleAhead {
+		return
+	}
+	start := d.cfg.Now().Add(-took)
+	d.lagMu.Lock()
+	floor, first := d.lagFloor, !d.lagSeen[a.Key]
+	d.lagSeen[a.Key] = true
+	d.lagMu.Unlock()
+	if floor.IsZero() || !first || !a.Piece.Start.After(floor) || start.Before(a.Piece.Start) {
+		return
+	}
+	d.m.lag.WithLabelValues(a.Provider).Observe(start.Sub(a.Piece.Start).Seconds())
+}
+
+// logEnded logs the managed tasks a plan forgets because they ended on
+// their own (finished, stopped or gone at the provider).
+func (d *Daemon) logEnded(st *state.State, obs map[string][]providers.Task, forget []string) {
+	status := observedStatus(obs)
+	for _, id := range forget {
+		r := st.Find(id)
+		if r == nil || r.Task == nil {
+			continue
+		}
+		s := string(status[r.Task.ID])
+		if s == "" || s == string(providers.StatusUnknown) {
+			s = "ended"
+		}
+		d.log.Info("task ended", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "task", r.Task.ID, "status", s)
+	}
+}
+
+func observedStatus(obs map[string][]providers.Task) map[string]providers.Status {
+	out := map[string]providers.Status{}
+	for _, ts := range obs {
+		for _, t := range ts {
+			out[t.ID] = t.Status
+		}
+	}
+	return out
+}
+
+// record publishes a reconcile: last report (for /readyz), metrics, logs.
+func (d *Daemon) record(rep *Report, obs map[string][]providers.Task) {
+	d.mu.Lock()
+	d.last = rep
+	d.mu.Unlock()
+	result := "ok"
+	if rep.Err != nil || (rep.Result != nil && rep.Result.Failed > 0) || (rep.Plan != nil && len(rep.Plan.Errors) > 0) {
+		result = "error"
+	}
+	d.m.reconcileDur.Observe(rep.Took.Seconds())
+	d.m.reconciles.WithLabelValues(rep.Trigger, result).Inc()
+	if result == "ok" {
+		d.m.lastSuccess.Set(float64(time.Now().Unix()))
+	}
+	d.m.held.Reset()
+	if len(rep.Held) > 0 {
+		d.m.held.WithLabelValues(rep.HeldKind).Set(float64(len(rep.Held)))
+	}
+	if rep.Result != nil {
+		for _, o := range rep.Result.Outcomes {
+			a := o.Action
+			d.m.actions.WithLabelValues(string(a.Action), a.Provider, o.Result).Inc()
+			if a.Action == reconcile.Create && strings.HasPrefix(a.Reason, "drift") {
+				d.log.Warn("drift repaired", "recording", a.Recording, "window", a.Key, "provider", a.Provider,
+					"reason", a.Reason, "result", o.Result)
+			}
+		}
+	}
+	if rep.Plan != nil {
+		d.m.missed.Add(float64(len(rep.Plan.Missed)))
+		for _, m := range rep.Plan.Missed {
+			d.log.Warn("window missed: it opened and closed while recordctl was not running", "recording", m.Recording, "window", m.Window,
+				"start", m.Span.Start.Format(time.RFC3339), "end", m.Span.End.Format(time.RFC3339))
+		}
+	}
+	if rep.Err == nil || !errors.Is(rep.Err, errShutdown) {
+		d.setTaskGauge(obs)
+	}
+	ready, _ := d.Ready()
+	if ready {
+		d.m.ready.Set(1)
+	} else {
+		d.m.ready.Set(0)
+	}
+	d.logReport(rep)
+}
+
+// setTaskGauge counts live managed tasks by status.
+func (d *Daemon) setTaskGauge(obs map[string][]providers.Task) {
+	status := observedStatus(obs)
+	counts := map[string]int{}
+	for _, r := range d.eng.Store.Snapshot().Live() {
+		s := string(r.Phase)
+		if r.Task != nil {
+			if o, ok := status[r.Task.ID]; ok && o != providers.StatusUnknown && o != "" {
+				s = string(o)
+			} else if r.Task.Status != "" && r.Task.Status != providers.StatusUnknown && r.Phase == state.Active {
+				s = string(r.Task.Status)
+			}
+		}
+		counts[s]++
+	}
+	d.m.tasks.Reset()
+	for s, n := range counts {
+		d.m.tasks.WithLabelValues(s).Set(float64(n))
+	}
+}
+
+// logReport writes the reconcile summary, and plan errors and held
+// actions when they differ from the last ones logged.
+func (d *Daemon) logReport(rep *Report) {
+	attrs := []any{"trigger", rep.Trigger, "took", rep.Took.Round(time.Millisecond).String()}
+	lvl := slog.LevelDebug
+	if rep.Trigger == "start" || rep.Trigger == "signal" || rep.Trigger == "change" {
+		lvl = slog.LevelInfo
+	}
+	if r := rep.Result; r != nil {
+		attrs = append(attrs, "created", r.Created, "stopped", r.Stopped, "deleted", r.Deleted, "adopted", r.Adopted,
+			"waiting", r.Waiting, "failed", r.Failed)
+		if r.Created+r.Stopped+r.Deleted+r.Adopted+r.Waiting > 0 {
+			lvl = slog.LevelInfo
+		}
+		if r.Failed > 0 {
+			lvl = slog.LevelWarn
+		}
+	}
+	if rep.Plan != nil && rep.Plan.Summary.Unmanaged > 0 {
+		attrs = append(attrs, "unmanaged", rep.Plan.Summary.Unmanaged)
+	}
+	if len(rep.Held) > 0 {
+		attrs = append(attrs, "held", len(rep.Held))
+		lvl = slog.LevelWarn
+	}
+	if rep.NotStarted > 0 {
+		attrs = append(attrs, "not_started", rep.NotStarted)
+	}
+	if !rep.Next.At.IsZero() {
+		attrs = append(attrs, "next_edge", rep.Next.At.UTC().Format(time.RFC3339))
+	}
+	if rep.Err != nil {
+		attrs = append(attrs, "error", rep.Err.Error())
+		lvl = slog.LevelError
+		if errors.Is(rep.Err, errShutdown) {
+			lvl = slog.LevelInfo
+		}
+	}
+	d.log.Log(context.Background(), lvl, "reconcile", attrs...)
+
+	var key strings.Builder
+	if rep.Plan != nil {
+		for _, e := range rep.Plan.Errors {
+			key.WriteString(e + "\n")
+		}
+	}
+	key.WriteString(rep.HeldReason)
+	for _, a := range rep.Held {
+		key.WriteString(a.Key + "\n")
+	}
+	if key.String() == d.lastLogged {
+		return
+	}
+	d.lastLogged = key.String()
+	if rep.Plan != nil {
+		for _, e := range rep.Plan.Errors {
+			d.log.Warn("plan problem", "error", e)
+		}
+	}
+	if len(rep.Held) > 0 {
+		d.log.Error("stops and deletes held back", "reason", rep.HeldKind, "count", len(rep.Held), "detail", rep.HeldReason)
+		for i, a := range rep.Held {
+			if i == 20 {
+				d.log.Warn(fmt.Sprintf("... and %d more held", len(rep.Held)-i))
+				break
+			}
+			d.log.Warn("held", "action", string(a.Action), "recording", a.Recording, "window", a.Key, "provider", a.Provider, "task", a.Task)
+		}
+	}
+}

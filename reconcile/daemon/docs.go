@@ -1,0 +1,239 @@
+package daemon
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/recordctl/recordctl/reconcile"
+	"github.com/recordctl/recordctl/spec"
+)
+
+// maxFileSize bounds one spec file, as spec.Load does.
+const maxFileSize = 32 << 20
+
+// Documents are the spec directory's documents in force after a load.
+type Documents struct {
+	Set *spec.Set
+	// Digest fingerprints Set (reconcile.Digest), to tell whether a reload changed anything.
+	Digest string
+	// Errors are every problem in force, each at file:line:col, sorted.
+	Errors []*spec.Error
+	// Stale lists files whose last valid version is in force instead of their current content.
+	Stale []string
+	// Files is how many spec files were found.
+	Files int
+	// Loaded is when this version was built.
+	Loaded time.Time
+}
+
+// fileEntry is what the loader remembers about one file.
+type fileEntry struct {
+	sum    [32]byte
+	parsed *spec.File    // the current content; nil when it could not be read
+	errs   []*spec.Error // the current content's own problems (read or parse)
+	good   *spec.File    // last version that was valid on its own and with the others
+}
+
+// loader keeps every file's last valid version, so that a file that stops
+// parsing or validating keeps its documents in force.
+//
+// Attribution of Build errors (names, references, conflicts across files):
+// each error is charged to the file named by its Pos.File. A file charged
+// with an error whose current content is newer than its last valid version
+// is put back to that version and the set is built again, until no such
+// file is left. Errors charged to a file that has no other version (never
+// valid, or unchanged while another file changed: e.g. a Provider removed
+// while Recordings elsewhere still use it) stay in force; the Recordings
+// concerned drop out of the set, and the daemon then holds every removal
+// (see the package doc) so their tasks are not stopped.
+//
+// A file that was never valid contributes the documents that pass their own
+// checks, as `recordctl apply` would: recording more is safer than less.
+type loader struct {
+	dir   string
+	now   func() time.Time
+	files map[string]*fileEntry
+	last  Documents
+	walk  string // the last walk's errors, joined
+}
+
+func newLoader(dir string, now func() time.Time) *loader {
+	return &loader{dir: dir, now: now, files: map[string]*fileEntry{}}
+}
+
+// load reads the files of t. It rebuilds the set when a file changed (by
+// content), appeared or vanished, or when force is set; otherwise it
+// returns the previous documents and false.
+func (l *loader) load(t tree, force bool) (Documents, bool) {
+	changed := force || l.last.Set == nil
+	cur := make(map[string]*fileEntry, len(t.files))
+	for _, rel := range t.files {
+		e := l.files[rel]
+		if e == nil {
+			e = &fileEntry{}
+			changed = true
+		}
+		cur[rel] = e
+		data, err := readFile(filepath.Join(l.dir, filepath.FromSlash(rel)))
+		if err != nil {
+			msg := "cannot read file: " + err.Error()
+			if e.parsed != nil || len(e.errs) != 1 || e.errs[0].Msg != msg {
+				changed = true
+			}
+			e.parsed, e.sum = nil, [32]byte{}
+			e.errs = []*spec.Error{{Pos: spec.Pos{File: rel}, Msg: msg}}
+			continue
+		}
+		sum := sha256.Sum256(data)
+		if e.parsed != nil && sum == e.sum {
+			continue
+		}
+		changed = true
+		f, perr := spec.ParseFile(rel, data)
+		e.sum, e.parsed, e.errs = sum, f, spec.Errors(perr)
+	}
+	if len(cur) != len(l.files) {
+		changed = true // files vanished
+	}
+	l.files = cur
+	walk := joinErrs(t.errs)
+	if walk != l.walk {
+		changed = true
+		l.walk = walk
+	}
+	if !changed {
+		return l.last, false
+	}
+	l.last = l.build(t)
+	return l.last, true
+}
+
+// build assembles the set from every file's version in force.
+func (l *loader) build(t tree) Documents {
+	now := l.now()
+	rels := make([]string, 0, len(l.files))
+	for rel := range l.files {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	cand := map[string]*spec.File{}
+	for _, rel := range rels {
+		e := l.files[rel]
+		switch {
+		case e.parsed != nil && len(e.errs) == 0:
+			cand[rel] = e.parsed
+		case e.good != nil:
+			cand[rel] = e.good
+		case e.parsed != nil:
+			cand[rel] = e.parsed // never valid: its documents that passed their own checks
+		}
+	}
+	reverted := map[string][]*spec.Error{}
+	var set *spec.Set
+	var berrs []*spec.Error
+	for {
+		files := make([]*spec.File, 0, len(cand))
+		for _, rel := range rels {
+			if f := cand[rel]; f != nil {
+				files = append(files, f)
+			}
+		}
+		var err error
+		set, err = spec.BuildAt(l.dir, files, now)
+		berrs = spec.Errors(err)
+		again := false
+		for _, be := range berrs {
+			rel := be.Pos.File
+			e := l.files[rel]
+			if e != nil && e.good != nil && cand[rel] != e.good {
+				cand[rel] = e.good
+				again = true
+			}
+			if e != nil && e.good != nil && cand[rel] == e.good && e.parsed != e.good {
+				reverted[rel] = append(reverted[rel], be)
+			}
+		}
+		if !again {
+			break
+		}
+	}
+	charged := map[string]bool{}
+	for _, be := range berrs {
+		charged[be.Pos.File] = true
+	}
+	doc := Documents{Set: set, Files: len(rels), Loaded: now}
+	all := append([]*spec.Error(nil), t.errs...)
+	for _, rel := range rels {
+		e := l.files[rel]
+		all = append(all, e.errs...)
+		if f := cand[rel]; f != nil && f == e.parsed && len(e.errs) == 0 && !charged[rel] {
+			e.good = f
+		}
+		if e.good != nil && cand[rel] == e.good && e.parsed != e.good {
+			doc.Stale = append(doc.Stale, rel)
+			all = append(all, reverted[rel]...)
+		}
+	}
+	all = append(all, berrs...)
+	doc.Errors = dedupe(all)
+	doc.Digest = reconcile.Digest(set)
+	return doc
+}
+
+// readFile reads one spec file, bounded like spec.Load.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("file is larger than %d MiB; spec files are small YAML documents", maxFileSize>>20)
+	}
+	return data, nil
+}
+
+// dedupe sorts errors by position and drops repeats.
+func dedupe(es []*spec.Error) []*spec.Error {
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i].Pos, es[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col < b.Col
+		}
+		return es[i].Msg < es[j].Msg
+	})
+	out := es[:0]
+	for i, e := range es {
+		if i > 0 && e.Error() == es[i-1].Error() {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// joinErrs renders errors as one string (for comparisons).
+func joinErrs(es []*spec.Error) string {
+	var b strings.Builder
+	for _, e := range es {
+		b.WriteString(e.Error())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler serves /healthz (the process is up), /readyz (200 when the last
+// reconcile succeeded and every file is valid, else 503 with one reason
+// per line) and /metrics (Prometheus text format).
+func (d *Daemon) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		ok, reasons := d.Ready()
+		if ok {
+			fmt.Fprintln(w, "ready")
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ready:")
+		for _, r := range reasons {
+			fmt.Fprintln(w, "- "+strings.ReplaceAll(r, "\n", "\n  "))
+		}
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg}))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "recordctl run: /healthz /readyz /metrics")
+	})
+	return mux
+}
+
+// Ready reports whether the daemon is ready and, if not, why: spec errors
+// (file:line:col), files held at their last valid version, the last
+// reconcile's failure, plan problems, failed actions, held stops.
+func (d *Daemon) Ready() (bool, []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var rs []string
+	if d.stopping {
+		rs = append(rs, "shutting down")
+	}
+	if d.last == nil {
+		rs = append(rs, "no reconcile has completed yet")
+	}
+	for _, e := range d.docs.Errors {
+		rs = append(rs, "spec: "+e.Error())
+	}
+	for _, f := range d.docs.Stale {
+		rs = append(rs, "spec: "+f+": has errors; its last valid version stays in force")
+	}
+	if d.prepErr != nil {
+		rs = append(rs, "spec: "+d.prepErr.Error())
+	}
+	if r := d.last; r != nil {
+		if r.Err != nil && d.prepErr == nil {
+			rs = append(rs, "reconcile: "+r.Err.Error())
+		}
+		if r.Plan != nil {
+			for _, e := range r.Plan.Errors {
+				rs = append(rs, "plan: "+e)
+			}
+		}
+		if r.HeldReason != "" {
+			rs = append(rs, "held: "+r.HeldReason)
+		}
+		if r.Result != nil && r.Result.Err != nil {
+			for _, e := range flatten(r.Result.Err) {
+				rs = append(rs, "apply: "+e.Error())
+			}
+		}
+	}
+	return len(rs) == 0, rs
+}
+
+func flatten(err error) []error {
+	if me, ok := err.(*multierror.Error); ok {
+		var out []error
+		for _, e := range me.Errors {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
