@@ -230,4 +230,3 @@ func TestGuaranteeLostCreateAnswerDoesNotDuplicate(t *testing.T) {
 		})
 	}
 }
-
