@@ -63,6 +63,12 @@ func recordctlBinary(t *testing.T) string {
 	return binPath
 }
 
+// cliEnv is the test's environment (demo credentials and option secrets
+// are set by TestMain) without the race detector's 1 s sleep at exit.
+func cliEnv() []string {
+	return append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+}
+
 // cli runs recordctl with the test's environment (demo credentials and
 // option secrets are set by TestMain) in dir, and returns its output.
 type cliRun struct {
@@ -76,6 +82,7 @@ func runCLI(t *testing.T, bin, dir string, args ...string) cliRun {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
+	cmd.Env = cliEnv()
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
@@ -181,54 +188,97 @@ func (c *cliWorld) badWindows(tag string) []string {
 // No duplicates, for real: `recordctl apply` killed with SIGKILL at random
 // points, then run to completion, leaves every window recorded exactly once.
 func TestGuaranteeKill9NoDuplicates(t *testing.T) {
+	t.Parallel() // slow (real processes, timeouts): overlap with the rest
 	bin := recordctlBinary(t)
 	c := newCLIWorld(t)
 	c.faults.Set(0, 10*time.Millisecond, false) // every call takes a while: kills land mid-apply
 	apply := func(dir, tag string) *exec.Cmd {
 		cmd := exec.Command(bin, "apply", dir, "--auto-approve", "--state", filepath.Join(dir, ".state", tag))
 		cmd.Dir = dir
+		cmd.Env = cliEnv()
 		return cmd
 	}
-	// Calibrate: how long does a whole apply of such a directory take here?
+	// Calibrate: when does an apply of such a directory write its first
+	// intent (the state file appears), and when does it end?
 	cal := t.TempDir()
 	c.cliDocs(t, cal, "cal", time.Now())
 	t0 := time.Now()
-	if out, err := apply(cal, "cal").CombinedOutput(); err != nil {
-		t.Fatalf("calibration apply: %v\n%s", err, out)
+	calCmd := apply(cal, "cal")
+	var calOut bytes.Buffer
+	calCmd.Stdout, calCmd.Stderr = &calOut, &calOut
+	if err := calCmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	full := time.Since(t0)
+	firstWrite := waitForFile(filepath.Join(cal, ".state", "cal"), time.Minute)
+	if err := calCmd.Wait(); err != nil {
+		t.Fatalf("calibration apply: %v\n%s", err, calOut.String())
+	}
+	full, firstIntent := time.Since(t0), firstWrite.Sub(t0)
 	if bad := c.badWindows("cal"); len(bad) > 0 {
 		t.Fatalf("an uninterrupted apply already gets it wrong: %v", bad)
 	}
+	applying := max(full-firstIntent, time.Millisecond)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	const iterations = 10
+	midApply := 0 // kills that landed after the first state write and before the apply finished
 	for i := 0; i < iterations; i++ {
 		tag := fmt.Sprintf("k%d", i)
 		dir := t.TempDir()
 		c.cliDocs(t, dir, tag, time.Now())
-		// Spread the kills over the whole run, process start included.
-		delay := time.Duration(rng.Int64N(int64(full) + 1))
+		statePath := filepath.Join(dir, ".state", tag)
 		cmd := apply(dir, tag)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(delay)
+		// Odd iterations kill anywhere in the run (process start included);
+		// even ones at a random point after the first intent was written.
+		var when string
+		if i%2 == 1 {
+			d := time.Duration(rng.Int64N(int64(full) + 1))
+			time.Sleep(d)
+			when = fmt.Sprintf("%s after start", d)
+		} else {
+			waitForFile(statePath, full+time.Second)
+			d := time.Duration(rng.Int64N(int64(applying) + 1))
+			time.Sleep(d)
+			when = fmt.Sprintf("%s after the first intent", d)
+		}
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		killed := out.String()
+		if _, err := os.Stat(statePath); err == nil && !strings.Contains(killed, "Apply complete") {
+			midApply++
+		}
 		out.Reset()
 		again := apply(dir, tag)
 		again.Stdout, again.Stderr = &out, &out
 		if err := again.Run(); err != nil {
-			t.Errorf("kill after %s, then apply: %v\n%s", delay, err, out.String())
+			t.Errorf("kill %s, then apply: %v\n%s", when, err, out.String())
 			continue
 		}
 		if bad := c.badWindows(tag); len(bad) > 0 {
-			t.Errorf("kill after %s (of ~%s), then apply: %v\n--- killed run:\n%s--- completing run:\n%s", delay, full, bad, killed, out.String())
+			t.Errorf("kill %s (apply writes from ~%s to ~%s), then apply to completion: %v\n--- killed run:\n%s--- completing run:\n%s",
+				when, firstIntent, full, bad, killed, out.String())
 		}
 	}
+	t.Logf("%d of %d kills landed mid-apply (first intent at ~%s, end at ~%s)", midApply, iterations, firstIntent, full)
+	if midApply == 0 {
+		t.Error("no kill landed between the first state write and the end of the apply: the test proved nothing")
+	}
+}
+
+// waitForFile polls until path exists (or limit passes) and returns when.
+func waitForFile(path string, limit time.Duration) time.Time {
+	end := time.Now().Add(limit)
+	for time.Now().Before(end) {
+		if _, err := os.Stat(path); err == nil {
+			return time.Now()
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+	return time.Now()
 }
 
 // Secrets: no credential value (demo keys, option secrets, and a wrong
@@ -238,6 +288,7 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 // the state file. Failing calls are included on purpose: error paths are
 // where secrets leak.
 func TestGuaranteeSecretsNeverInCLIOutput(t *testing.T) {
+	t.Parallel() // slow (real processes, timeouts): overlap with the rest
 	bin := recordctlBinary(t)
 	c := newCLIWorld(t)
 	dir := t.TempDir()

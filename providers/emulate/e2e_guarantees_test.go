@@ -103,6 +103,7 @@ func sameCounts(got, want map[string]int) bool {
 // client times out (short CallTimeout), repeated reconciles record every
 // window, and never twice.
 func TestGuaranteeNoLossUnderFaults(t *testing.T) {
+	t.Parallel() // slow (real processes, timeouts): overlap with the rest
 	w := newWorld(t, "2026-11-21T10:30:00Z")
 	w.exec.CallTimeout = 250 * time.Millisecond
 	w.exec.RetryBudget = time.Second
