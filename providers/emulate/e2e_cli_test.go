@@ -375,3 +375,63 @@ spec: {type: agora, appId: %s, endpoints: [%s], credentials: {customerId: %s, cu
 		t.Logf("CLI transcript:\n%s", out)
 	}
 }
+
+// `recordctl state list` tells the user a recording waits for its stream,
+// and shows it recording once the stream is pushed and apply ran again.
+func TestCLIStateListShowsWaitingForStream(t *testing.T) {
+	t.Parallel()
+	bin := recordctlBinary(t)
+	c := newCLIWorld(t)
+	dir := t.TempDir()
+	now := time.Now().Truncate(time.Minute)
+	open := window{now.Add(-time.Minute), now.Add(time.Hour)}
+	s := spec.Stream{Domain: "push.example.com", App: "live", Name: "cli-wait"}
+	docs := providerDocs(c.srv, 20) +
+		recDoc("ali-wait", "ali", "{domain: push.example.com, app: live, name: cli-wait}", "", open) +
+		recDoc("hw-wait", "hw", "{domain: push.example.com, app: live, name: cli-wait}", "", open)
+	if err := os.WriteFile(filepath.Join(dir, "docs.yaml"), []byte(docs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ali := c.srv.Emulators["aliyun"].(*aliyun.Emulator)
+	hw := c.srv.Emulators["huawei"].(*huawei.Emulator)
+	ali.SetStreamOnline(s, false)
+	hw.SetStreamOnline(s, false)
+	st := filepath.Join(dir, ".state", "s")
+	if r := runCLI(t, bin, dir, "apply", dir, "--auto-approve", "--state", st); r.code != 0 {
+		t.Fatalf("apply with the stream offline: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	list := runCLI(t, bin, dir, "state", "list", "--state", st)
+	for _, rec := range []string{"ali-wait", "hw-wait"} {
+		if !lineWith(string(list.stdout), rec, "waiting-for-stream") {
+			t.Errorf("state list does not show %s waiting for the stream:\n%s", rec, list.stdout)
+		}
+	}
+	ali.SetStreamOnline(s, true)
+	hw.SetStreamOnline(s, true)
+	if r := runCLI(t, bin, dir, "apply", dir, "--auto-approve", "--state", st); r.code != 0 {
+		t.Fatalf("apply once pushed: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	list = runCLI(t, bin, dir, "state", "list", "--state", st)
+	for _, rec := range []string{"ali-wait", "hw-wait"} {
+		if !lineWith(string(list.stdout), rec, "recording") || lineWith(string(list.stdout), rec, "waiting") {
+			t.Errorf("state list does not show %s recording:\n%s", rec, list.stdout)
+		}
+	}
+	if !ali.IsRecording(s) || !hw.IsRecording(s) {
+		t.Fatalf("not recording once pushed: aliyun %v huawei %v", ali.IsRecording(s), hw.IsRecording(s))
+	}
+}
+
+// lineWith reports whether one line of text contains every part.
+func lineWith(text string, parts ...string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
