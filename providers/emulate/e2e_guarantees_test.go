@@ -225,9 +225,23 @@ func TestGuaranteeLostCreateAnswerDoesNotDuplicate(t *testing.T) {
 				t.Fatalf("the hop dropped %d answers, want 1", hop.dropped())
 			}
 			if n := tc.count(w); n != 1 {
-				t.Fatalf("%d tasks/recordings for one window after a lost create answer, want 1\n%s", n, strings.Join(log, "\n"))
+				t.Fatalf("%d tasks/recordings for one window after a lost create answer, want 1\n%s\nemulator calls: %v",
+					n, strings.Join(log, "\n"), emuCalls(w, tc.typ))
 			}
 			w.assertConverged("after the lost answer")
 		})
 	}
+}
+
+// emuCalls returns an emulator's call counters, for failure messages.
+func emuCalls(w *world, typ string) any {
+	switch typ {
+	case "tencent":
+		return w.tencent().Calls()
+	case "aliyun":
+		return w.aliyun().CallCounts()
+	case "huawei":
+		return w.huawei().CallCounts()
+	}
+	return w.agora().Calls()
 }
