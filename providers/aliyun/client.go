@@ -139,12 +139,20 @@ func (c *Client) call(ctx context.Context, op string, params map[string]string, 
 	return c.classify(op, resp, body)
 }
 
-// scrub removes the secret from any text that might echo it.
+// scrub removes the credentials from any text that might echo them: the
+// secret, and the AccessKey ID, which SignatureDoesNotMatch quotes in its
+// "server string to sign" (raw or percent-encoded once or twice).
 func (c *Client) scrub(s string) string {
-	if c.secret == "" {
-		return s
+	for _, v := range []string{c.secret, c.keyID} {
+		if v == "" {
+			continue
+		}
+		once := url.QueryEscape(v)
+		for _, form := range []string{v, once, url.QueryEscape(once)} {
+			s = strings.ReplaceAll(s, form, "***")
+		}
 	}
-	return strings.ReplaceAll(s, c.secret, "***")
+	return s
 }
 
 // newNonce returns 32 random hex characters, as the SDK sends.

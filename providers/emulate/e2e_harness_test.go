@@ -33,6 +33,8 @@ const (
 	secretStorageSK = "e2e-storage-sk-Tb6Wm2Jc9s"
 	// secretBadToken is a token the agora emulator refuses (code 110).
 	secretBadToken = "expired-e2e-token-Qm5Vr8Lp"
+	// secretWrong is a wrong credential secret (signatures fail with it).
+	secretWrong = "wrong-secret-e2e-Vb7Nq2Xd"
 )
 
 var secretEnv = map[string]string{
@@ -40,6 +42,7 @@ var secretEnv = map[string]string{
 	"RECORDCTL_E2E_OSS_AK":      secretStorageAK,
 	"RECORDCTL_E2E_OSS_SK":      secretStorageSK,
 	"RECORDCTL_E2E_BAD_TOKEN":   secretBadToken,
+	"RECORDCTL_E2E_WRONG":       secretWrong,
 }
 
 // allSecrets lists every credential value the e2e documents reference.
@@ -49,7 +52,7 @@ func allSecrets() []string {
 		aliyun.DemoAccessKeyID, aliyun.DemoAccessKeySecret,
 		huawei.DemoAccessKey, huawei.DemoSecretKey,
 		agora.DemoCustomerID, agora.DemoCustomerSecret,
-		secretToken, secretStorageAK, secretStorageSK, secretBadToken,
+		secretToken, secretStorageAK, secretStorageSK, secretBadToken, secretWrong,
 	}
 }
 

@@ -321,3 +321,25 @@ func TestTencentUnmanagedTaskIsListedAndUntouched(t *testing.T) {
 		}
 	}
 }
+
+// At most 3 tasks of one stream may overlap: with three foreign tasks over
+// a window, the plan reports the limit at the Recording's position and
+// CreateRecordTask is never called (it would fail with
+// LimitExceeded.MaximumRunningTask).
+func TestTencentOverlapLimitIsCheckedBeforeCalling(t *testing.T) {
+	w := newWorld(t, "2026-11-21T10:30:00Z")
+	w.write("tencent.yaml", recDoc("news", "tc", tcStreamYAML("news"), "", win("2026-11-21T12:00:00Z", "2026-11-21T13:00:00Z")))
+	for i := 0; i < 3; i++ {
+		w.tencent().InjectTask(tcStream("news"), ts("2026-11-21T11:30:00Z"), ts("2026-11-21T12:30:00Z").Add(time.Duration(i)*time.Minute))
+	}
+	p, res := w.reconcile()
+	if len(p.Errors) != 1 || !strings.Contains(p.Errors[0], "tencent.yaml:") || !strings.Contains(p.Errors[0], "at most 3") {
+		t.Fatalf("plan errors %q, want one naming the file and the limit of 3", p.Errors)
+	}
+	if res.Created != 0 || w.tencent().Calls()["CreateRecordTask"] != 0 {
+		t.Fatalf("a create was attempted past the limit: %s, calls %v", outcomes(res), w.tencent().Calls())
+	}
+	if len(p.Unmanaged) != 3 {
+		t.Fatalf("unmanaged %d, want the 3 foreign tasks", len(p.Unmanaged))
+	}
+}

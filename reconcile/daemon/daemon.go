@@ -413,7 +413,7 @@ func (d *Daemon) reload(force bool) bool {
 		}
 	}
 	for _, f := range docs.Stale {
-		d.log.Warn("file has errors: its last valid version stays in force", "file", f)
+		d.log.Warn("file not applied: its last valid version, if any, stays in force", "file", f)
 	}
 	if perr != nil {
 		d.log.Error("cannot prepare the documents", "error", perr.Error())

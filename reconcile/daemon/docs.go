@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,7 +25,9 @@ type Documents struct {
 	Digest string
 	// Errors are every problem in force, each at file:line:col, sorted.
 	Errors []*spec.Error
-	// Stale lists files whose last valid version is in force instead of their current content.
+	// Stale lists files whose current content is not in force (it has
+	// errors, or clashes with another file); their last valid version, if
+	// any, stays in force.
 	Stale []string
 	// Files is how many spec files were found.
 	Files int
@@ -44,14 +47,21 @@ type fileEntry struct {
 // parsing or validating keeps its documents in force.
 //
 // Attribution of Build errors (names, references, conflicts across files):
-// each error is charged to the file named by its Pos.File. A file charged
-// with an error whose current content is newer than its last valid version
-// is put back to that version and the set is built again, until no such
-// file is left. Errors charged to a file that has no other version (never
-// valid, or unchanged while another file changed: e.g. a Provider removed
-// while Recordings elsewhere still use it) stay in force; the Recordings
-// concerned drop out of the set, and the daemon then holds every removal
-// (see the package doc) so their tasks are not stopped.
+//  1. each error is charged to the file named by its Pos.File; a charged
+//     file whose current content is newer than its last valid version is
+//     put back to that version and the set is built again, until no such
+//     file is left;
+//  2. if errors remain in files whose content did not change (a duplicate
+//     name is reported at its second occurrence in file order, which may
+//     be the old document), the changed files are put back one at a time
+//     (a new file is left out), keeping each step that removes such errors.
+//
+// What remains (e.g. a Provider removed while Recordings in other files
+// still use it: no other version of those files helps) stays in force:
+// the Recordings concerned drop out of the set, and the daemon then holds
+// every removal (see the package doc) so their tasks are not stopped.
+// Every error of every accepted step is reported, so a file put back is
+// explained.
 //
 // A file that was never valid contributes the documents that pass their own
 // checks, as `recordctl apply` would: recording more is safer than less.
@@ -134,56 +144,95 @@ func (l *loader) build(t tree) Documents {
 			cand[rel] = e.parsed // never valid: its documents that passed their own checks
 		}
 	}
-	reverted := map[string][]*spec.Error{}
-	var set *spec.Set
-	var berrs []*spec.Error
-	for {
+	build := func(cand map[string]*spec.File) attempt {
 		files := make([]*spec.File, 0, len(cand))
 		for _, rel := range rels {
 			if f := cand[rel]; f != nil {
 				files = append(files, f)
 			}
 		}
-		var err error
-		set, err = spec.BuildAt(l.dir, files, now)
-		berrs = spec.Errors(err)
+		set, err := spec.BuildAt(l.dir, files, now)
+		return attempt{set, spec.Errors(err)}
+	}
+	cur := build(cand)
+	all := append([]*spec.Error(nil), cur.errs...) // errors of every accepted attempt
+
+	// Files charged with an error go back to their last valid version.
+	for {
 		again := false
-		for _, be := range berrs {
-			rel := be.Pos.File
-			e := l.files[rel]
-			if e != nil && e.good != nil && cand[rel] != e.good {
-				cand[rel] = e.good
+		for _, be := range cur.errs {
+			if e := l.files[be.Pos.File]; e != nil && e.good != nil && cand[be.Pos.File] != e.good {
+				cand[be.Pos.File] = e.good
 				again = true
-			}
-			if e != nil && e.good != nil && cand[rel] == e.good && e.parsed != e.good {
-				reverted[rel] = append(reverted[rel], be)
 			}
 		}
 		if !again {
 			break
 		}
+		cur = build(cand)
+		all = append(all, cur.errs...)
+	}
+	// Errors left in files that did not change (a duplicate name lands on
+	// the second occurrence in file order, which may be the old one): put
+	// changed files back one at a time while that removes such errors.
+	if n := l.innocent(cur.errs); n > 0 {
+		for _, rel := range rels {
+			e := l.files[rel]
+			if cand[rel] == nil || cand[rel] == e.good {
+				continue
+			}
+			trial := maps.Clone(cand)
+			if e.good != nil {
+				trial[rel] = e.good
+			} else {
+				delete(trial, rel)
+			}
+			if a := build(trial); l.innocent(a.errs) < n {
+				cand, cur = trial, a
+				all = append(all, a.errs...)
+				if n = l.innocent(a.errs); n == 0 {
+					break
+				}
+			}
+		}
 	}
 	charged := map[string]bool{}
-	for _, be := range berrs {
+	for _, be := range cur.errs {
 		charged[be.Pos.File] = true
 	}
-	doc := Documents{Set: set, Files: len(rels), Loaded: now}
-	all := append([]*spec.Error(nil), t.errs...)
+	doc := Documents{Set: cur.set, Files: len(rels), Loaded: now}
+	all = append(all, t.errs...)
 	for _, rel := range rels {
 		e := l.files[rel]
 		all = append(all, e.errs...)
 		if f := cand[rel]; f != nil && f == e.parsed && len(e.errs) == 0 && !charged[rel] {
 			e.good = f
 		}
-		if e.good != nil && cand[rel] == e.good && e.parsed != e.good {
+		if cand[rel] != e.parsed {
 			doc.Stale = append(doc.Stale, rel)
-			all = append(all, reverted[rel]...)
 		}
 	}
-	all = append(all, berrs...)
 	doc.Errors = dedupe(all)
-	doc.Digest = reconcile.Digest(set)
+	doc.Digest = reconcile.Digest(cur.set)
 	return doc
+}
+
+// attempt is one Build of candidate files.
+type attempt struct {
+	set  *spec.Set
+	errs []*spec.Error
+}
+
+// innocent counts errors charged to files whose current content is their
+// last valid version (the cause must be elsewhere).
+func (l *loader) innocent(errs []*spec.Error) int {
+	n := 0
+	for _, be := range errs {
+		if e := l.files[be.Pos.File]; e != nil && e.good != nil && e.parsed == e.good {
+			n++
+		}
+	}
+	return n
 }
 
 // readFile reads one spec file, bounded like spec.Load.

@@ -56,7 +56,7 @@ func (d *Daemon) Ready() (bool, []string) {
 		rs = append(rs, "spec: "+e.Error())
 	}
 	for _, f := range d.docs.Stale {
-		rs = append(rs, "spec: "+f+": has errors; its last valid version stays in force")
+		rs = append(rs, "spec: "+f+": its current content is not applied (see the errors); its last valid version, if any, stays in force")
 	}
 	if d.prepErr != nil {
 		rs = append(rs, "spec: "+d.prepErr.Error())
