@@ -111,3 +111,15 @@ func RetryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// OutcomeUnknown reports whether err leaves open if the provider acted: a
+// retryable failure without the provider's own error code (timeout, lost
+// connection, a gateway's bare 5xx). Retrying a create after it can make a
+// second task; look first where the provider can list.
+func OutcomeUnknown(err error) bool {
+	if err == nil || ClassOf(err) != Retryable {
+		return false
+	}
+	var pe *Error
+	return !errors.As(err, &pe) || pe.Code == ""
+}

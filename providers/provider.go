@@ -89,6 +89,11 @@ type CreateRequest struct {
 	Now time.Time
 	// Previous is the task this one replaces (drift, failed start), if any.
 	Previous *Task
+	// Resume: an earlier create for this piece may have succeeded without
+	// its answer being recorded (a crash, a lost answer). A provider that
+	// cannot list must then treat "already recording" answers as its own
+	// task, never start a second one beside it.
+	Resume bool
 }
 
 // Scope narrows a List call.

@@ -270,6 +270,7 @@ func (x *Executor) create(ctx context.Context, set *spec.Set, prov providers.Pro
 	// Intent first: if we die during the call, the next run finds a pending
 	// record and adopts what the provider holds instead of creating twice.
 	var id string
+	resume := false
 	err := x.Store.Update(func(st *state.State) {
 		if old := st.Find(a.Record); old != nil && old.Phase.Live() && old.Task != nil && a.Found != nil {
 			old.Phase, old.Intent, old.Reason, old.Updated = state.Done, "", "replaced: "+a.Reason, now
@@ -279,6 +280,7 @@ func (x *Executor) create(ctx context.Context, set *spec.Set, prov providers.Pro
 			r = newRecord(a, now)
 			st.Records = append(st.Records, r)
 		}
+		resume = r.Phase == state.Pending && r.Intent == "create" // an earlier attempt's outcome is unknown
 		r.Phase, r.Intent, r.Start, r.End, r.Updated = state.Pending, "create", a.Piece.Start, a.Piece.End, now
 		id = r.ID
 	})
@@ -286,11 +288,24 @@ func (x *Executor) create(ctx context.Context, set *spec.Set, prov providers.Pro
 		o.Result, o.Err = "failed", err
 		return o
 	}
-	req := providers.CreateRequest{Key: a.Key, Recording: rec, Stream: a.Stream, Start: a.Piece.Start, End: a.Piece.End, Now: now, Previous: a.Found}
+	req := providers.CreateRequest{Key: a.Key, Recording: rec, Stream: a.Stream, Start: a.Piece.Start, End: a.Piece.End,
+		Now: now, Previous: a.Found, Resume: resume}
+	canList := prov.Capabilities().CanList
 	var task providers.Task
 	err = x.call(ctx, a, func(ctx context.Context) error {
+		if req.Resume && canList {
+			// The last attempt may have created the task: look before creating again.
+			if t, ok := x.findCreated(ctx, prov, a); ok {
+				task = t
+				return &providers.Error{Class: providers.AlreadyExists, Provider: a.Type, Op: "create",
+					Message: "found the task an earlier attempt created"}
+			}
+		}
 		var e error
 		task, e = prov.Create(ctx, req)
+		if providers.OutcomeUnknown(e) {
+			req.Resume = true
+		}
 		return e
 	})
 	if x.CrashAfterCall != nil && x.CrashAfterCall(a) {
@@ -371,6 +386,7 @@ func (x *Executor) end(ctx context.Context, prov providers.Provider, a Action) O
 		return o
 	}
 	if providers.ClassOf(err) == providers.NotFound {
+		x.Log.Warn("task already gone at the provider", "action", string(a.Action), "window", a.Key, "provider", a.Provider, "detail", err.Error())
 		err = nil // already gone: the goal is met
 	}
 	o.Task = &task
@@ -445,4 +461,23 @@ func Backoff(attempt int) time.Duration {
 		d = 30 * time.Second
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// findCreated lists the provider for a task matching the action's piece that
+// no state record owns yet (one an attempt created before its answer was lost).
+func (x *Executor) findCreated(ctx context.Context, prov providers.Provider, a Action) (providers.Task, bool) {
+	owned := map[string]bool{}
+	for _, r := range x.Store.Snapshot().Live() {
+		if r.Task != nil {
+			owned[r.Task.ID] = true
+		}
+	}
+	lctx, cancel := context.WithTimeout(ctx, x.CallTimeout)
+	defer cancel()
+	tasks, err := prov.List(lctx, providers.Scope{Streams: []spec.Stream{a.Stream},
+		From: a.Piece.Start.Add(-24 * time.Hour), To: a.Piece.End.Add(24 * time.Hour)})
+	if err != nil {
+		return providers.Task{}, false
+	}
+	return indexTasks(tasks).findMatch(owned, a.Stream, a.Piece.Start, a.Piece.End)
 }

@@ -66,6 +66,8 @@ func newRoot(g *globals) *cobra.Command {
 	}
 	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
 		g.stateSet = cmd.Flags().Changed("state")
+		// Provider packages log through the default logger: honour --log-format and -v there too.
+		slog.SetDefault(g.logger())
 	}
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
@@ -66,6 +67,15 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		switch code := codeOf(err); {
 		case code == codeResourceExpired || code == codeResourceDecrypt:
 			continue // same uid, fresh resourceId
+		case code == codeRepeatStart || code == codeUIDBusy && req.Resume && !switched:
+			// 7: a retried start of this very resourceId: an earlier try
+			// started and its answer was lost. 53 while resuming: our own
+			// recorder from an attempt whose answer was never recorded.
+			// Either way it is ours; starting a second bot beside it would
+			// record the channel twice. Agora cannot list recorders, so the
+			// sid is unknown: adopt it as unaddressable.
+			return unaddressable(req, rid, uid, o.Mode), &providers.Error{Class: providers.AlreadyExists, Provider: "agora", Op: "start",
+				Code: strconv.Itoa(code), Message: "channel already recorded by recordctl's own recorder (uid " + uid + ") from an attempt whose answer was lost"}
 		case code == codeUIDBusy || code == codeRepeatStart || providers.ClassOf(err) == providers.Retryable:
 			// 53: this uid already records the channel; 7 on a retried start:
 			// an earlier try's answer was lost; 5xx x4: the seed's recipe.
@@ -84,6 +94,18 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		}
 	}
 	return providers.Task{}, last
+}
+
+// unaddressable is a recorder known to run (uid, channel) whose sid was lost
+// with an answer: it cannot be queried or stopped through the API and
+// leaves once the channel has been empty for maxIdleTime.
+func unaddressable(req providers.CreateRequest, rid, uid, mode string) providers.Task {
+	now := time.Now().UTC()
+	return providers.Task{
+		ID:     "unaddressable:" + req.Stream.Channel + "/" + uid,
+		Handle: map[string]string{"resourceId": rid, "uid": uid, "mode": mode, "cname": req.Stream.Channel, "unaddressable": "1"},
+		Stream: req.Stream, Start: now, End: req.End, Status: providers.StatusRecording,
+	}
 }
 
 // needsStop says whether a previous task may still hold a recorder.

@@ -16,6 +16,10 @@ import (
 func (p *Provider) Stop(ctx context.Context, t providers.Task) (providers.Task, error) {
 	h := t.Handle
 	rid, sid, mode := h["resourceId"], h["sid"], h["mode"]
+	if h["unaddressable"] == "1" {
+		return t, &providers.Error{Class: providers.NotFound, Provider: "agora", Op: "stop",
+			Message: "recorder uid " + h["uid"] + " in channel " + h["cname"] + " was adopted without its sid (an answer was lost); Agora cannot stop it by API: it leaves once the channel has been empty for maxIdleTime"}
+	}
 	if rid == "" || sid == "" || mode == "" {
 		return t, permanent("stop", "task %q has no resourceId/sid/mode in its handle; it cannot be stopped through the API", t.ID)
 	}
