@@ -4,7 +4,6 @@ package reconcile
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -47,7 +46,8 @@ func RegisteredCaps(typ string) providers.Capabilities {
 // Desired returns the pieces that should exist at now: for command
 // providers, windows that contain now; for scheduling providers also windows
 // that start within the lookahead, chained into pieces no longer than a
-// task may be. Sorted by key.
+// task may be. Pieces come in recording order (the set is sorted by name),
+// each recording's in time order.
 func Desired(set *spec.Set, caps CapsFunc, now time.Time, lookahead time.Duration) []Piece {
 	var out []Piece
 	for _, rec := range set.Recordings {
@@ -57,7 +57,6 @@ func Desired(set *spec.Set, caps CapsFunc, now time.Time, lookahead time.Duratio
 		}
 		out = append(out, desiredFor(rec, prov, caps(prov.Spec.Type), now, lookahead)...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
 

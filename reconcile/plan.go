@@ -1,7 +1,9 @@
 package reconcile
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -576,16 +578,28 @@ func localTime(t time.Time, r *spec.Recording) string {
 
 var kindOrder = map[Kind]int{Stop: 0, Delete: 1, Adopt: 2, Create: 3}
 
+// sortActions orders stops and deletes first, then adopts and creates, each
+// by piece start. Actions are large: indices are sorted, then permuted once.
 func sortActions(as []Action) {
-	sort.SliceStable(as, func(i, j int) bool {
-		if kindOrder[as[i].Action] != kindOrder[as[j].Action] {
-			return kindOrder[as[i].Action] < kindOrder[as[j].Action]
+	idx := make([]int, len(as))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(i, j int) int {
+		a, b := &as[i], &as[j]
+		if c := cmp.Compare(kindOrder[a.Action], kindOrder[b.Action]); c != 0 {
+			return c
 		}
-		if !as[i].Piece.Start.Equal(as[j].Piece.Start) {
-			return as[i].Piece.Start.Before(as[j].Piece.Start)
+		if c := a.Piece.Start.Compare(b.Piece.Start); c != 0 {
+			return c
 		}
-		return as[i].Key < as[j].Key
+		return strings.Compare(a.Key, b.Key)
 	})
+	out := make([]Action, len(as))
+	for i, j := range idx {
+		out[i] = as[j]
+	}
+	copy(as, out)
 }
 
 func summarize(p *Plan) Summary {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recordctl/recordctl/spec"
@@ -152,14 +153,21 @@ func spanUTC(s Span) string {
 	return s.Start.UTC().Format(time.RFC3339) + "/" + s.End.UTC().Format(time.RFC3339)
 }
 
+// zones caches resolved zones: LoadLocation reads tzdata on every call.
+var zones sync.Map // string -> *time.Location
+
 // zoneLocation resolves an IANA name or a "+08:00" style offset.
 func zoneLocation(zone string) *time.Location {
+	if l, ok := zones.Load(zone); ok {
+		return l.(*time.Location)
+	}
+	loc := time.UTC
 	if t, err := time.Parse("-07:00", zone); err == nil {
 		_, off := t.Zone()
-		return time.FixedZone(zone, off)
+		loc = time.FixedZone(zone, off)
+	} else if l, err := time.LoadLocation(zone); err == nil {
+		loc = l
 	}
-	if loc, err := time.LoadLocation(zone); err == nil {
-		return loc
-	}
-	return time.UTC
+	zones.Store(zone, loc)
+	return loc
 }
