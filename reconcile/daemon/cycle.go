@@ -71,9 +71,7 @@ func (d *Daemon) cycle(ctx context.Context, trigger string) error {
 			rep.Err = errShutdown
 			return
 		}
-		actx, cancel := graceCtx(ctx, d.cfg.Grace)
-		d.eng.Finish(actx, set, now, res)
-		cancel()
+		d.finish(ctx, trigger, set, now, res)
 	}()
 	d.prevNow = now
 	rep.Next = d.computeEdge()
@@ -83,6 +81,26 @@ func (d *Daemon) cycle(ctx context.Context, trigger string) error {
 		d.cfg.OnReconcile(rep)
 	}
 	return crash
+}
+
+// fullFinish are the triggers whose reconcile ends with the engine's
+// Finish: re-asserting every open recording of command providers that
+// cannot observe one (one start call per recording). Window edges and
+// file changes skip it, so that an edge costs a few calls rather than one
+// per open recording and the next window start is not delayed; they only
+// record the reconcile time (missed-window reports).
+var fullFinish = map[string]bool{"start": true, "resync": true, "signal": true}
+
+func (d *Daemon) finish(ctx context.Context, trigger string, set *spec.Set, now time.Time, res *reconcile.Result) {
+	if fullFinish[trigger] {
+		actx, cancel := graceCtx(ctx, d.cfg.Grace)
+		d.eng.Finish(actx, set, now, res)
+		cancel()
+		return
+	}
+	if err := d.eng.Store.Update(func(st *state.State) { st.LastReconcile = now }); err != nil {
+		res.Err = multierror.Append(res.Err, err)
+	}
 }
 
 // apply carries out actions like reconcile.Executor.Apply (stops and

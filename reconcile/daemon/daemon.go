@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -40,7 +41,8 @@ type Config struct {
 	// (0: DefaultResync; negative: never).
 	Resync time.Duration
 	// Reload rereads the whole directory this often, a safety net for missed
-	// file events (0: DefaultReload; negative: never).
+	// file events (0: DefaultReload; negative: never). Files whose content
+	// (SHA-256) is unchanged are not parsed again.
 	Reload time.Duration
 	// Debounce gathers file events into one reload (0: DefaultDebounce).
 	Debounce time.Duration
@@ -283,7 +285,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		arm(resyncT, d.cfg.Resync)
 		at, h := d.wakeAt()
 		horizon = h
-		arm(edgeT, max(at.Sub(d.cfg.Now()), 0))
+		sleep := max(at.Sub(d.cfg.Now()), 0)
+		arm(edgeT, sleep)
+		if sleep > idleAfter && (d.cfg.Resync < 0 || d.cfg.Resync > idleAfter) {
+			// Going to sleep: give the reconcile's garbage back to the OS
+			// now rather than holding up to twice the live heap while idle.
+			debug.FreeOSMemory()
+		}
 	}
 	afterCycle()
 	arm(reloadT, d.cfg.Reload)
@@ -318,7 +326,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			err = d.cycle(ctx, "resync")
 			afterCycle()
 		case <-reloadT.C:
-			if d.reload(true) {
+			if d.reload(false) {
 				err = d.cycle(ctx, "reload")
 				afterCycle()
 			}
@@ -333,6 +341,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// idleAfter: a sleep longer than this after a reconcile counts as idle.
+const idleAfter = 5 * time.Second
 
 // edgeMargin is how far past an edge the daemon wakes, so that the
 // reconcile's clock is strictly past it.

@@ -15,5 +15,9 @@
 //   - On shutdown no new action starts; calls under way finish within
 //     Config.Grace; recordings are never stopped because the daemon exits.
 //
+// Open recordings of command providers that cannot be observed are
+// re-asserted (engine Finish) at start, on the resync tick and on Trigger,
+// not at every window edge or file change.
+//
 // /healthz, /readyz and /metrics are served on Config.Listen.
 package daemon

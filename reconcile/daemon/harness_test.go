@@ -103,7 +103,7 @@ func (s *syncBuffer) String() string {
 // harness runs a daemon on a temp spec directory against the tencent and
 // aliyun emulators over loopback HTTP.
 type harness struct {
-	t         *testing.T
+	t         testing.TB
 	dir       string
 	statePath string
 	tx        *tencent.Emulator
@@ -128,7 +128,7 @@ const (
 	envAliID, envAliKey = "RECORDCTL_TEST_ALI_ID", "RECORDCTL_TEST_ALI_KEY"
 )
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state"), logs: &syncBuffer{}}
 	h.tx = tencent.NewEmulator(providers.EmulatorConfig{})
