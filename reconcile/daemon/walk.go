@@ -19,8 +19,9 @@ type tree struct {
 
 // walkTree lists the spec files below dir as spec.Load does (hidden entries
 // skipped, symlinks followed, *.yaml and *.yml) and every folder that must
-// be watched: the visited folders plus the folders that symlinked files
-// point into, so edits behind a symlink are seen too.
+// be watched: the visited folders, the folders that symlinked files point
+// into (edits behind a symlink are seen too), and the folder holding dir
+// when dir itself is a symlink.
 func walkTree(dir string) tree {
 	var t tree
 	seen := map[string]bool{}
@@ -76,6 +77,11 @@ func walkTree(dir string) tree {
 		}
 	}
 	walk(dir, "", 0)
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		// The directory itself is a symlink (git-sync swaps it to each new
+		// checkout): watch where the link lives, so the swap is an event.
+		watch[filepath.Dir(dir)] = true
+	}
 	sort.Strings(t.files)
 	for d := range watch {
 		t.dirs = append(t.dirs, d)
