@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/reconcile"
-	"github.com/recordctl/recordctl/spec"
 )
 
 // An edited file leads to the corresponding provider calls, with no
@@ -374,9 +372,8 @@ func TestShutdownMidApply(t *testing.T) {
 	}
 	h.txCalls.setHook(hook)
 	h.aliCalls.setHook(hook)
-	d := h.start()
+	h.start()
 	h.waitReconcile(0)
-	_ = d
 	<-stopped
 	if err := h.stop(); err != nil {
 		t.Fatalf("Run = %v, want nil on shutdown", err)
@@ -500,6 +497,3 @@ func grep(s, words string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
-var _ = reconcile.Create
-var _ = spec.KindRecording
