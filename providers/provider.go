@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -142,6 +144,9 @@ type Options struct {
 	Now func() time.Time
 	// Sleep waits (tests may shorten backoffs); nil means a context-aware time.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Limiter paces every HTTP request the provider makes (the Provider
+	// document's rateLimit); one List may make many requests.
+	Limiter *rate.Limiter
 }
 
 // Clock returns o.Now or time.Now.
@@ -169,12 +174,35 @@ func (o Options) Sleeper() func(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Client returns o.HTTPClient or a default client with a 30 s timeout.
+// Client returns o.HTTPClient or a default client with a 30 s timeout,
+// paced by o.Limiter when set.
 func (o Options) Client() *http.Client {
+	c := &http.Client{Timeout: 30 * time.Second}
 	if o.HTTPClient != nil {
-		return o.HTTPClient
+		cc := *o.HTTPClient
+		c = &cc
 	}
-	return &http.Client{Timeout: 30 * time.Second}
+	if o.Limiter != nil {
+		base := c.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		c.Transport = pacedTransport{base: base, lim: o.Limiter}
+	}
+	return c
+}
+
+// pacedTransport waits for the rate limiter before every request.
+type pacedTransport struct {
+	base http.RoundTripper
+	lim  *rate.Limiter
+}
+
+func (t pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := t.lim.Wait(r.Context()); err != nil {
+		return nil, err
+	}
+	return t.base.RoundTrip(r)
 }
 
 // Factory builds a Provider from its document.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
-	"golang.org/x/time/rate"
 
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile/state"
@@ -28,13 +27,13 @@ type Store interface {
 var ErrCrashed = errors.New("simulated crash")
 
 // Executor applies plans: it writes an intent before every provider call and
-// the result after it, rate-limits per provider, bounds concurrency, and
+// the result after it, bounds concurrency (providers pace their own HTTP
+// requests, see providers.Options.Limiter), and
 // retries retryable and throttled errors with jittered exponential backoff
 // within a per-action budget.
 type Executor struct {
 	Store     Store
 	Providers map[string]providers.Provider // by Provider document name
-	Limiters  map[string]*rate.Limiter      // by Provider document name; nil: unlimited
 	Log       *slog.Logger
 	Now       func() time.Time
 	Sleep     func(ctx context.Context, d time.Duration) error
@@ -281,7 +280,7 @@ func (x *Executor) create(ctx context.Context, set *spec.Set, prov providers.Pro
 			st.Records = append(st.Records, r)
 		}
 		resume = r.Phase == state.Pending && r.Intent == "create" // an earlier attempt's outcome is unknown
-		r.Phase, r.Intent, r.Start, r.End, r.Updated = state.Pending, "create", a.Piece.Start, a.Piece.End, now
+		r.Phase, r.Intent, r.Start, r.End, r.Stream, r.Updated = state.Pending, "create", a.Piece.Start, a.Piece.End, a.Stream, now
 		id = r.ID
 	})
 	if err != nil {
@@ -417,18 +416,12 @@ func (x *Executor) end(ctx context.Context, prov providers.Provider, a Action) O
 	return o
 }
 
-// call runs fn under the provider's rate limit, retrying retryable and
+// call runs fn, retrying retryable and
 // throttled errors with jittered exponential backoff (honouring the
 // provider's RetryAfter) until the action's budget is spent.
 func (x *Executor) call(ctx context.Context, a Action, fn func(context.Context) error) error {
 	deadline := time.Now().Add(x.RetryBudget)
-	lim := x.Limiters[a.Provider]
 	for attempt := 0; ; attempt++ {
-		if lim != nil {
-			if err := lim.Wait(ctx); err != nil {
-				return err
-			}
-		}
 		cctx, cancel := context.WithTimeout(ctx, x.CallTimeout)
 		t0 := time.Now()
 		err := fn(cctx)

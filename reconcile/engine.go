@@ -19,8 +19,8 @@ import (
 )
 
 // Engine plans and applies for one state store. It builds provider clients
-// from the documents (rebuilding one when its document changes) and keeps a
-// rate limiter per provider across reconciles.
+// from the documents (rebuilding one when its document changes), each with a
+// rate limiter that paces its HTTP requests across reconciles.
 type Engine struct {
 	Store     Store
 	Caps      CapsFunc
@@ -32,7 +32,7 @@ type Engine struct {
 	// Factory builds provider clients; nil means the registry (providers.New).
 	Factory providers.Factory
 	// Exec carries executor settings (concurrency, budgets, hooks); its
-	// Store, Providers, Limiters, Log and Now are filled by the engine.
+	// Store, Providers, Log and Now are filled by the engine.
 	Exec Executor
 
 	mu      sync.Mutex
@@ -42,7 +42,6 @@ type Engine struct {
 type client struct {
 	spec spec.ProviderSpec
 	prov providers.Provider
-	lim  *rate.Limiter
 }
 
 func (e *Engine) defaults() {
@@ -60,9 +59,10 @@ func (e *Engine) defaults() {
 	}
 }
 
-// Providers returns a client per Provider document (built on first use),
-// and the errors of those that could not be built.
-func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[string]*rate.Limiter, map[string]error) {
+// Providers returns a client per Provider document (built on first use,
+// paced by the document's rateLimit), and the errors of those that could
+// not be built.
+func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[string]error) {
 	e.defaults()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -70,22 +70,11 @@ func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[st
 		e.clients = map[string]client{}
 	}
 	out := map[string]providers.Provider{}
-	lims := map[string]*rate.Limiter{}
 	errs := map[string]error{}
 	for _, p := range set.Providers {
 		name := p.Metadata.Name
 		c, ok := e.clients[name]
 		if !ok || !reflect.DeepEqual(c.spec, p.Spec) {
-			newProv := e.Factory
-			if newProv == nil {
-				newProv = providers.New
-			}
-			prov, err := newProv(p, e.Options)
-			if err != nil {
-				errs[name] = err
-				delete(e.clients, name)
-				continue
-			}
 			r := p.Spec.RateLimit
 			if r <= 0 {
 				r = e.Caps(p.Spec.Type).DefaultRateLimit
@@ -94,17 +83,29 @@ func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[st
 			if r > 0 {
 				lim = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
 			}
-			c = client{spec: p.Spec, prov: prov, lim: lim}
+			newProv := e.Factory
+			if newProv == nil {
+				newProv = providers.New
+			}
+			opts := e.Options
+			opts.Limiter = lim // every HTTP request of this provider is paced
+			prov, err := newProv(p, opts)
+			if err != nil {
+				errs[name] = err
+				delete(e.clients, name)
+				continue
+			}
+			c = client{spec: p.Spec, prov: prov}
 			e.clients[name] = c
 		}
-		out[name], lims[name] = c.prov, c.lim
+		out[name] = c.prov
 	}
-	return out, lims, errs
+	return out, errs
 }
 
 // Observe lists every provider's tasks for the plan at now.
 func (e *Engine) Observe(ctx context.Context, set *spec.Set, st *state.State, now time.Time) (map[string][]providers.Task, map[string]error) {
-	provs, lims, errs := e.Providers(set)
+	provs, errs := e.Providers(set)
 	obs := map[string][]providers.Task{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -144,7 +145,7 @@ func (e *Engine) Observe(ctx context.Context, set *spec.Set, st *state.State, no
 			defer wg.Done()
 			a := Action{Action: "list", Provider: name}
 			var tasks []providers.Task
-			x := e.executor(provs, lims)
+			x := e.executor(provs)
 			err := x.call(ctx, a, func(ctx context.Context) error {
 				var err error
 				tasks, err = prov.List(ctx, scope)
@@ -163,9 +164,9 @@ func (e *Engine) Observe(ctx context.Context, set *spec.Set, st *state.State, no
 	return obs, errs
 }
 
-func (e *Engine) executor(provs map[string]providers.Provider, lims map[string]*rate.Limiter) *Executor {
+func (e *Engine) executor(provs map[string]providers.Provider) *Executor {
 	x := e.Exec
-	x.Store, x.Providers, x.Limiters, x.Log, x.Now = e.Store, provs, lims, e.Log, e.Now
+	x.Store, x.Providers, x.Log, x.Now = e.Store, provs, e.Log, e.Now
 	x.defaults()
 	return &x
 }
@@ -194,8 +195,8 @@ func (e *Engine) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, er
 	if p.Spec.Digest != "" && p.Spec.Digest != Digest(set) {
 		return nil, fmt.Errorf("the plan is stale: the documents changed since it was made; run plan again")
 	}
-	provs, lims, _ := e.Providers(set)
-	return e.executor(provs, lims).Apply(ctx, set, p)
+	provs, _ := e.Providers(set)
+	return e.executor(provs).Apply(ctx, set, p)
 }
 
 func orNone(s string) string {
@@ -210,8 +211,8 @@ func orNone(s string) string {
 // dropped and came back is recorded again. Restarts are logged as gaps.
 func (e *Engine) Reassert(ctx context.Context, set *spec.Set, now time.Time, skip map[string]bool) []Outcome {
 	e.defaults()
-	provs, lims, _ := e.Providers(set)
-	x := e.executor(provs, lims)
+	provs, _ := e.Providers(set)
+	x := e.executor(provs)
 	var outs []Outcome
 	for _, r := range e.Store.Snapshot().Live() {
 		ra, ok := provs[r.Provider].(providers.Reasserter)

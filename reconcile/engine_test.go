@@ -470,3 +470,30 @@ func TestRenderings(t *testing.T) {
 		t.Fatalf("json: %s", js.String())
 	}
 }
+
+func TestStreamChangeReplacesTheTask(t *testing.T) {
+	for _, prov := range []string{"sched", "cmd"} {
+		t.Run(prov, func(t *testing.T) {
+			w := newWorld(t, "2026-11-21T10:30:00Z")
+			r := w.rec("news", prov, newsStream, "0 10 21 11 *", time.Hour)
+			w.apply()
+			r.Spec.Stream = sportStream // same recording, now another stream
+			p := w.plan()
+			if len(p.Actions) != 2 || p.Actions[0].Action != Stop || p.Actions[0].Stream != newsStream ||
+				p.Actions[1].Action != Create || p.Actions[1].Stream != sportStream || p.Actions[1].Reason != "stream changed" {
+				t.Fatalf("plan after a stream change: %s", kinds(p))
+			}
+			w.apply()
+			fk := w.sched
+			if prov == "cmd" {
+				fk = w.cmd
+			}
+			if len(fk.live(newsStream)) != 0 || len(fk.live(sportStream)) != 1 {
+				t.Fatalf("old stream still recorded or new one not: old %d new %d", len(fk.live(newsStream)), len(fk.live(sportStream)))
+			}
+			if got := w.plan(); got.HasChanges() {
+				t.Fatalf("not converged: %s", kinds(got))
+			}
+		})
+	}
+}

@@ -260,6 +260,11 @@ func (pl *providerPlanner) piece(d *Piece, r *state.Record, obs map[string]provi
 		if seen {
 			status = o.Status
 		}
+		if r.Stream != d.Stream {
+			pl.unwantedWith(r, status, "stream changed")
+			pl.add(pl.action(Create, d.Key, nil, d, "stream changed", nil))
+			return
+		}
 		if pl.caps.ScheduleAhead && (!r.End.Equal(d.End) || !r.Start.Equal(d.Start)) {
 			pl.unwantedWith(r, status, "schedule changed")
 			pl.add(pl.action(Create, d.Key, nil, d, "schedule changed", nil))

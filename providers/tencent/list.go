@@ -55,19 +55,24 @@ type span struct{ from, to time.Time }
 func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.Task, error) {
 	now := c.now()
 	floor := now.Add(-retention).Add(time.Minute) // the service refuses older windows
-	perStream := map[spec.Stream][]span{}
-	var order []spec.Stream
+	// One query per push domain (filtered by DomainName, then by stream
+	// here): a fleet of streams on one domain costs one paged query per
+	// week-window, not one per stream.
+	perDomain := map[string][]span{}
+	wanted := map[spec.Stream]bool{}
+	var order []string
 	add := func(s spec.Stream, sp span) {
+		wanted[s] = true
 		if sp.from.Before(floor) {
 			sp.from = floor
 		}
 		if !sp.to.After(sp.from) {
 			return
 		}
-		if _, ok := perStream[s]; !ok {
-			order = append(order, s)
+		if _, ok := perDomain[s.Domain]; !ok {
+			order = append(order, s.Domain)
 		}
-		perStream[s] = append(perStream[s], sp)
+		perDomain[s.Domain] = append(perDomain[s.Domain], sp)
 	}
 	if scope.To.After(scope.From) {
 		for _, s := range scope.Streams {
@@ -82,9 +87,9 @@ func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.T
 	}
 
 	found := map[string]recordTask{}
-	for _, s := range order {
-		for _, w := range windows(merge(perStream[s])) {
-			if err := c.describe(ctx, s, w, found); err != nil {
+	for _, d := range order {
+		for _, w := range windows(merge(perDomain[d])) {
+			if err := c.describe(ctx, d, w, wanted, found); err != nil {
 				return nil, err
 			}
 		}
@@ -124,10 +129,11 @@ func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.T
 	return append(out, others...), nil
 }
 
-// describe reads every page of one stream's query window into found.
-func (c *Client) describe(ctx context.Context, s spec.Stream, w span, found map[string]recordTask) error {
+// describe reads every page of one domain's query window into found,
+// keeping the tasks of wanted streams.
+func (c *Client) describe(ctx context.Context, domain string, w span, wanted map[spec.Stream]bool, found map[string]recordTask) error {
 	const op = "DescribeRecordTask"
-	req := describeRequest{StartTime: w.from.Unix(), EndTime: w.to.Unix(), StreamName: s.Name, DomainName: s.Domain, AppName: s.App}
+	req := describeRequest{StartTime: w.from.Unix(), EndTime: w.to.Unix(), DomainName: domain}
 	for page := 0; ; page++ {
 		if page == maxPages {
 			return &providers.Error{Class: providers.Retryable, Provider: Type, Op: op, Message: "paging did not end (ScrollToken kept coming)"}
@@ -137,7 +143,7 @@ func (c *Client) describe(ctx context.Context, s spec.Stream, w span, found map[
 			return err
 		}
 		for _, rt := range resp.TaskList {
-			if rt.TaskID != "" && rt.DomainName == s.Domain && rt.AppName == s.App && rt.StreamName == s.Name {
+			if rt.TaskID != "" && wanted[spec.Stream{Domain: rt.DomainName, App: rt.AppName, Name: rt.StreamName}] {
 				found[rt.TaskID] = rt
 			}
 		}

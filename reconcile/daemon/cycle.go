@@ -108,9 +108,9 @@ func (d *Daemon) finish(ctx context.Context, trigger string, set *spec.Set, now 
 // ended; the calls under way run on a context that outlives ctx by
 // Config.Grace. It returns how many actions were never started.
 func (d *Daemon) apply(ctx context.Context, set *spec.Set, forget []string, actions []reconcile.Action) (*reconcile.Result, int, error) {
-	provs, lims, _ := d.eng.Providers(set)
+	provs, _ := d.eng.Providers(set)
 	x := d.eng.Exec
-	x.Store, x.Providers, x.Limiters, x.Log, x.Now = d.eng.Store, provs, lims, d.eng.Log, d.eng.Now
+	x.Store, x.Providers, x.Log, x.Now = d.eng.Store, provs, d.eng.Log, d.eng.Now
 	conc := x.Concurrency
 	if conc <= 0 {
 		conc = 8
