@@ -191,7 +191,7 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 	t.Parallel() // slow (real processes, timeouts): overlap with the rest
 	bin := recordctlBinary(t)
 	c := newCLIWorld(t)
-	c.faults.Set(0, 10*time.Millisecond, false) // every call takes a while: kills land mid-apply
+	c.faults.Set(0, 40*time.Millisecond, false) // every call takes a while: kills land mid-apply
 	apply := func(dir, tag string) *exec.Cmd {
 		cmd := exec.Command(bin, "apply", dir, "--auto-approve", "--state", filepath.Join(dir, ".state", tag))
 		cmd.Dir = dir
@@ -209,7 +209,7 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 	if err := calCmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	firstWrite := waitForFile(filepath.Join(cal, ".state", "cal"), time.Minute)
+	firstWrite := waitForState(filepath.Join(cal, ".state", "cal"), time.Minute)
 	if err := calCmd.Wait(); err != nil {
 		t.Fatalf("calibration apply: %v\n%s", err, calOut.String())
 	}
@@ -240,7 +240,7 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 			time.Sleep(d)
 			when = fmt.Sprintf("%s after start", d)
 		} else {
-			waitForFile(statePath, full+time.Second)
+			waitForState(statePath, full+time.Second)
 			d := time.Duration(rng.Int64N(int64(applying) + 1))
 			time.Sleep(d)
 			when = fmt.Sprintf("%s after the first intent", d)
@@ -248,7 +248,7 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		killed := out.String()
-		if _, err := os.Stat(statePath); err == nil && !strings.Contains(killed, "Apply complete") {
+		if stateWritten(statePath) && !strings.Contains(killed, "Apply complete") {
 			midApply++
 		}
 		out.Reset()
@@ -269,11 +269,22 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 	}
 }
 
-// waitForFile polls until path exists (or limit passes) and returns when.
-func waitForFile(path string, limit time.Duration) time.Time {
+// stateWritten reports whether the state at path has been written: its
+// snapshot or its journal (the first intent goes to the journal).
+func stateWritten(path string) bool {
+	for _, p := range []string{path, path + ".journal"} {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// waitForState polls until the state at path is written (or limit passes) and returns when.
+func waitForState(path string, limit time.Duration) time.Time {
 	end := time.Now().Add(limit)
 	for time.Now().Before(end) {
-		if _, err := os.Stat(path); err == nil {
+		if stateWritten(path) {
 			return time.Now()
 		}
 		time.Sleep(500 * time.Microsecond)
@@ -364,9 +375,9 @@ spec: {type: agora, appId: %s, endpoints: [%s], credentials: {customerId: %s, cu
 		}
 	}
 	assertNoSecrets(t, "CLI output", all.Bytes())
-	for _, f := range []string{planFile, st} {
+	for _, f := range []string{planFile, st, st + ".journal"} {
 		data, err := os.ReadFile(f)
-		if err != nil {
+		if err != nil && !(os.IsNotExist(err) && f != planFile && f != st) {
 			t.Fatal(err)
 		}
 		assertNoSecrets(t, filepath.Base(f), data)

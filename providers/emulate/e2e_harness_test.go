@@ -345,14 +345,21 @@ func (w *world) live() map[string]*state.Record {
 	return out
 }
 
-// stateBytes is the state file as written on disk.
+// stateBytes is the state as written on disk: the snapshot and its journal.
 func (w *world) stateBytes() []byte {
 	w.t.Helper()
-	b, err := os.ReadFile(w.statePath)
-	if err != nil {
+	snap, err := os.ReadFile(w.statePath)
+	if err != nil && !os.IsNotExist(err) {
 		w.t.Fatal(err)
 	}
-	return b
+	journal, err := os.ReadFile(w.statePath + ".journal")
+	if err != nil && !os.IsNotExist(err) {
+		w.t.Fatal(err)
+	}
+	if len(snap)+len(journal) == 0 {
+		w.t.Fatal("no state written")
+	}
+	return append(snap, journal...)
 }
 
 // actions renders a plan's actions compactly for failure messages.

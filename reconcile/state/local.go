@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -14,18 +15,27 @@ import (
 	"syscall"
 )
 
-// Local is the default store: one JSON file written with fsync and an
-// atomic rename (mode 0600), guarded by an exclusive lock file so two
-// processes cannot write it at once. Readers need no lock (see Read).
+// Local is the default store: a JSON snapshot plus an append-only journal
+// beside it (PATH and PATH.journal, mode 0600), guarded by an exclusive lock
+// file so two processes cannot write at once. Each Update appends only the
+// records it changed and fsyncs; the snapshot is rewritten (fsync + atomic
+// rename) when the journal grows past the state's size, and on Close.
+// Readers need no lock (see Read).
 type Local struct {
 	path string
 	lock *os.File
 
-	mu      sync.Mutex // guards st and gen
-	st      *State
-	gen     uint64     // bumped on every Update
-	saveMu  sync.Mutex // serialises writes; waiters share one fsync (group commit)
-	savedAt uint64
+	mu  sync.Mutex // guards st, gen and saved
+	st  *State
+	gen uint64 // bumped on every Update
+	// saved holds the last durable copy of every record (shallow), by ID:
+	// comparing against it finds what an Update changed.
+	saved map[string]Record
+
+	saveMu   sync.Mutex // serialises writes; waiters share one fsync (group commit)
+	savedGen uint64
+	journal  *os.File
+	entries  int // journal lines since the last snapshot
 }
 
 // ErrLocked is returned when another process holds the state lock.
@@ -45,6 +55,16 @@ func (e *LockedError) Error() string {
 }
 
 func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// entry is one journal line: the state's header and the records an Update
+// changed or dropped.
+type entry struct {
+	Serial  uint64    `json:"serial"`
+	Lineage string    `json:"lineage"`
+	Last    string    `json:"last_reconcile,omitempty"`
+	Put     []*Record `json:"put,omitempty"`
+	Drop    []string  `json:"drop,omitempty"`
+}
 
 // Open locks and loads the store at path, creating it (and its folder,
 // mode 0700) if missing. Close releases the lock.
@@ -69,28 +89,126 @@ func Open(path string) (*Local, error) {
 		lf.Close()
 		return nil, err
 	}
-	return &Local{path: path, lock: lf, st: st}, nil
+	l := &Local{path: path, lock: lf, st: st, saved: map[string]Record{}}
+	for _, r := range st.Records {
+		l.saved[r.ID] = *r
+	}
+	// Fold a journal left by a previous process into a fresh snapshot.
+	if err := l.compact(); err != nil {
+		lf.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
-// Read loads the state at path without locking (writes are atomic renames,
-// so a reader always sees a whole state). A missing file is an empty state.
+// Read loads the state at path without locking: the snapshot, then the
+// journal replayed on top. Snapshots change by atomic rename, so a reader
+// that raced a compaction notices the new snapshot and reads again. A
+// missing file is an empty state.
 func Read(path string) (*State, error) {
-	b, err := os.ReadFile(path)
+	for try := 0; ; try++ {
+		st, snap, err := readSnapshot(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := replay(path+".journal", st); err != nil {
+			return nil, err
+		}
+		again, _ := os.Stat(path)
+		if try >= 4 || sameFile(snap, again) {
+			return st, nil
+		}
+	}
+}
+
+func sameFile(a, b fs.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b)
+}
+
+func readSnapshot(path string) (*State, fs.FileInfo, error) {
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &State{Version: 1}, nil
+		return &State{Version: 1}, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, nil, fmt.Errorf("state: %w", err)
 	}
+	defer f.Close()
+	fi, _ := f.Stat()
 	var st State
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&st); err != nil {
-		return nil, fmt.Errorf("state %s: corrupt: %v", path, err)
+	if err := json.NewDecoder(bufio.NewReader(f)).Decode(&st); err != nil {
+		return nil, nil, fmt.Errorf("state %s: corrupt: %v", path, err)
 	}
 	if st.Version > 1 {
-		return nil, fmt.Errorf("state %s: version %d is newer than this recordctl understands", path, st.Version)
+		return nil, nil, fmt.Errorf("state %s: version %d is newer than this recordctl understands", path, st.Version)
 	}
-	return &st, nil
+	return &st, fi, nil
+}
+
+// replay applies journal entries newer than the snapshot. A torn last line
+// (a crash mid-append, before its fsync returned) was never acknowledged
+// and is ignored.
+func replay(path string, st *State) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	idx := map[string]int{}
+	for i, r := range st.Records {
+		idx[r.ID] = i
+	}
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	for i, line := range lines {
+		if len(line) == 0 {
+			continue
+		}
+		var e entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			if i == len(lines)-1 {
+				break // torn last line: never acknowledged
+			}
+			return fmt.Errorf("state %s: corrupt journal line %d: %v", path, i+1, err)
+		}
+		if e.Serial <= st.Serial {
+			continue // already in the snapshot
+		}
+		st.Serial, st.Lineage = e.Serial, e.Lineage
+		if e.Last != "" {
+			_ = st.LastReconcile.UnmarshalText([]byte(e.Last))
+		}
+		for _, r := range e.Put {
+			if i, ok := idx[r.ID]; ok {
+				st.Records[i] = r
+			} else {
+				idx[r.ID] = len(st.Records)
+				st.Records = append(st.Records, r)
+			}
+		}
+		if len(e.Drop) > 0 {
+			drop := map[string]bool{}
+			for _, id := range e.Drop {
+				drop[id] = true
+			}
+			out := st.Records[:0]
+			for _, r := range st.Records {
+				if !drop[r.ID] {
+					out = append(out, r)
+				}
+			}
+			st.Records = out
+			idx = map[string]int{}
+			for i, r := range st.Records {
+				idx[r.ID] = i
+			}
+		}
+	}
+	return nil
 }
 
 // Snapshot returns a copy of the current state.
@@ -101,7 +219,7 @@ func (l *Local) Snapshot() *State {
 }
 
 // Update applies fn to the state and makes the result durable before
-// returning. Concurrent callers share fsyncs.
+// returning. Concurrent callers share one journal append and fsync.
 func (l *Local) Update(fn func(*State)) error {
 	l.mu.Lock()
 	fn(l.st)
@@ -111,8 +229,8 @@ func (l *Local) Update(fn func(*State)) error {
 
 	l.saveMu.Lock()
 	defer l.saveMu.Unlock()
-	if l.savedAt >= my {
-		return nil // a later save already covered this change
+	if l.savedGen >= my {
+		return nil // a later write already covered this change
 	}
 	l.mu.Lock()
 	if l.st.Lineage == "" {
@@ -123,24 +241,109 @@ func (l *Local) Update(fn func(*State)) error {
 	}
 	l.st.Serial++
 	gen := l.gen
+	e := entry{Serial: l.st.Serial, Lineage: l.st.Lineage}
+	if !l.st.LastReconcile.IsZero() {
+		b, _ := l.st.LastReconcile.MarshalText()
+		e.Last = string(b)
+	}
+	live := make(map[string]bool, len(l.st.Records))
+	for _, r := range l.st.Records {
+		live[r.ID] = true
+		if old, ok := l.saved[r.ID]; !ok || old != *r {
+			rc := *r
+			e.Put = append(e.Put, &rc)
+		}
+	}
+	for id := range l.saved {
+		if !live[id] {
+			e.Drop = append(e.Drop, id)
+		}
+	}
+	line, err := json.Marshal(e)
+	n := len(l.st.Records)
+	l.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := l.append(append(line, '\n')); err != nil {
+		return err
+	}
+	for _, r := range e.Put {
+		l.saved[r.ID] = *r
+	}
+	for _, id := range e.Drop {
+		delete(l.saved, id)
+	}
+	l.savedGen = gen
+	if l.entries > max(256, n) {
+		return l.compact()
+	}
+	return nil
+}
+
+func (l *Local) append(b []byte) error {
+	if l.journal == nil {
+		f, err := os.OpenFile(l.path+".journal", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		l.journal = f
+	}
+	if _, err := l.journal.Write(b); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := l.journal.Sync(); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	l.entries++
+	return nil
+}
+
+// compact writes the whole state as the new snapshot and empties the
+// journal. Replaying a journal over a snapshot that already holds it is a
+// no-op (entries carry serials), so a crash in between loses nothing.
+// Callers hold saveMu (or own l exclusively, as Open does).
+func (l *Local) compact() error {
+	l.mu.Lock()
 	b, err := json.MarshalIndent(l.st, "", " ")
 	l.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
+	if _, err := os.Stat(l.path + ".journal"); errors.Is(err, fs.ErrNotExist) && l.entries == 0 {
+		if _, err := os.Stat(l.path); err == nil || len(l.st.Records) == 0 {
+			return nil // nothing to fold in
+		}
+	}
 	if err := writeAtomic(l.path, b); err != nil {
 		return err
 	}
-	l.savedAt = gen
+	if l.journal != nil {
+		l.journal.Close()
+		l.journal = nil
+	}
+	if err := os.Truncate(l.path+".journal", 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state: %w", err)
+	}
+	l.entries = 0
 	return nil
 }
 
-// Close releases the lock.
+// Close folds the journal into the snapshot and releases the lock.
 func (l *Local) Close() error {
 	if l.lock == nil {
 		return nil
 	}
-	err := l.lock.Close()
+	l.saveMu.Lock()
+	err := l.compact()
+	if l.journal != nil {
+		l.journal.Close()
+		l.journal = nil
+	}
+	l.saveMu.Unlock()
+	if cerr := l.lock.Close(); err == nil {
+		err = cerr
+	}
 	l.lock = nil
 	return err
 }
