@@ -17,13 +17,15 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-# The quickstart: validate, then plan and apply against the built-in
-# emulator (short windows, 10-minute lookahead), then show the state.
+# The quickstart: validate, then run the daemon against the built-in
+# emulator (short windows, 10-minute lookahead). Tasks are created and end
+# in the log within a minute; edit examples/quickstart/*.yaml and watch the
+# plan change. Ctrl-C stops the daemon (recordings are left running).
+# The emulator starts empty every time, so its state starts empty too.
 run: build
 	$(BIN) validate examples/quickstart
-	$(BIN) plan --emulate --lookahead 10m examples/quickstart
-	$(BIN) apply --emulate --lookahead 10m --auto-approve examples/quickstart
-	$(BIN) state list --emulate
+	rm -f .recordctl/emulate-state .recordctl/emulate-state.journal
+	$(BIN) run --emulate --lookahead 10m examples/quickstart
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...

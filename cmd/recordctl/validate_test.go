@@ -41,7 +41,7 @@ func invalidTree(t *testing.T) string {
 
 func TestValidateExamples(t *testing.T) {
 	for dir, want := range map[string]string{
-		"quickstart": "valid: 1 provider, 3 recordings\n",
+		"quickstart": "valid: 3 providers, 5 recordings\n",
 		"newsroom":   "valid: 4 providers, 9 recordings\n",
 	} {
 		code, out, errs := runValidate(t, filepath.Join("..", "..", "examples", dir))
