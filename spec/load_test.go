@@ -92,7 +92,7 @@ func TestLoadExamples(t *testing.T) {
 		providers, recs  int
 		types, timezones []string
 	}{
-		{"quickstart", 1, 3, []string{"tencent"}, nil},
+		{"quickstart", 3, 5, []string{"aliyun", "huawei", "tencent"}, nil},
 		{"newsroom", 4, 9, []string{"agora", "aliyun", "huawei", "tencent"}, []string{"America/New_York", "Asia/Shanghai", "Europe/Berlin"}},
 	} {
 		t.Run(ex.dir, func(t *testing.T) {
