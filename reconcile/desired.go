@@ -49,18 +49,23 @@ func RegisteredCaps(typ string) providers.Capabilities {
 // task may be. Pieces come in recording order (the set is sorted by name),
 // each recording's in time order.
 func Desired(set *spec.Set, caps CapsFunc, now time.Time, lookahead time.Duration) []Piece {
-	var out []Piece
+	out := make([]Piece, 0, 2*len(set.Recordings))
+	provs := make(map[string]*spec.Provider, len(set.Providers))
+	for _, p := range set.Providers {
+		provs[p.Metadata.Name] = p
+	}
 	for _, rec := range set.Recordings {
-		prov := set.Provider(rec.Spec.Provider)
+		prov := provs[rec.Spec.Provider]
 		if prov == nil {
 			continue
 		}
-		out = append(out, desiredFor(rec, prov, caps(prov.Spec.Type), now, lookahead)...)
+		out = desiredFor(out, rec, prov, caps(prov.Spec.Type), now, lookahead)
 	}
 	return out
 }
 
-func desiredFor(rec *spec.Recording, prov *spec.Provider, c providers.Capabilities, now time.Time, lookahead time.Duration) []Piece {
+// desiredFor appends rec's desired pieces to out.
+func desiredFor(out []Piece, rec *spec.Recording, prov *spec.Provider, c providers.Capabilities, now time.Time, lookahead time.Duration) []Piece {
 	horizon := now.Add(time.Nanosecond)
 	if c.ScheduleAhead {
 		horizon = now.Add(lookahead)
@@ -74,7 +79,6 @@ func desiredFor(rec *spec.Recording, prov *spec.Provider, c providers.Capabiliti
 	if c.MinRestartGap > 0 {
 		wins = mergeGap(wins, c.MinRestartGap)
 	}
-	var out []Piece
 	for _, w := range wins {
 		id := spec.WindowID(rec.Metadata.Name, w.Start)
 		base := Piece{Window: id, Recording: rec, Provider: prov, Stream: rec.Spec.Stream, WStart: w.Start, WEnd: w.End}

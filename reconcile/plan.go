@@ -143,9 +143,11 @@ func NewPlan(in Input) *Plan {
 	if st == nil {
 		st = &state.State{}
 	}
-	p := &Plan{FormatVersion: FormatVersion, At: in.Now.UTC(), Actions: []Action{},
-		State: StateRef{Lineage: st.Lineage, Serial: st.Serial}}
 	desired := Desired(in.Set, in.Caps, in.Now, in.Lookahead)
+	// Typically every desired piece without a task is a create, and every
+	// record without a piece a stop or delete.
+	p := &Plan{FormatVersion: FormatVersion, At: in.Now.UTC(), Actions: make([]Action, 0, max(len(desired)-len(st.Records), 0)+len(st.Records)/8+8),
+		State: StateRef{Lineage: st.Lineage, Serial: st.Serial}}
 	byProv := map[string][]*Piece{}
 	for i := range desired {
 		d := &desired[i]
