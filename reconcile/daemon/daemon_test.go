@@ -32,8 +32,10 @@ func TestEditSpecFileCallsProvider(t *testing.T) {
 	// Moving a's window replaces its scheduled task.
 	t1 := time.Now()
 	h.write("a.yaml", rec("a", "tx", "a", start, start.Add(2*time.Hour)))
+	// The spy sees a call as it arrives: wait for the emulator's result too.
 	h.waitFor("a rescheduled", func() bool {
-		return len(h.txCalls.find("DeleteRecordTask", "", t1)) == 1 && len(h.txCalls.find("CreateRecordTask", "a", t1)) == 1
+		return len(h.txCalls.find("DeleteRecordTask", "", t1)) == 1 && len(h.txCalls.find("CreateRecordTask", "a", t1)) == 1 &&
+			h.liveTx()["a"] == 1
 	})
 	if got := h.liveTx(); got["a"] != 1 || got["b"] != 1 {
 		t.Fatalf("live tasks by stream = %v, want one each for a and b", got)
@@ -140,7 +142,9 @@ func TestMassStopGuard(t *testing.T) {
 
 	// One removal out of three is not a mass stop.
 	h.remove("a.yaml")
-	h.waitFor("a deleted", func() bool { return len(h.txCalls.find("DeleteRecordTask", "", time.Time{})) == 1 })
+	h.waitFor("a deleted", func() bool {
+		return len(h.txCalls.find("DeleteRecordTask", "", time.Time{})) == 1 && h.liveTx()["a"] == 0
+	})
 	if got := h.liveTx(); got["a"] != 0 || got["b"] != 1 || got["c"] != 1 {
 		t.Fatalf("live = %v", got)
 	}
@@ -254,7 +258,9 @@ func TestConfigMapSymlinkSwap(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(h.dir, "..2026_01_01_1")); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor("create of b", func() bool { return len(h.txCalls.find("CreateRecordTask", "b", time.Time{})) == 1 })
+	h.waitFor("create of b", func() bool {
+		return len(h.txCalls.find("CreateRecordTask", "b", time.Time{})) == 1 && h.liveTx()["b"] == 1
+	})
 	if got := h.liveTx(); got["a"] != 1 || got["b"] != 1 {
 		t.Fatalf("live = %v", got)
 	}
