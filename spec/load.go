@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -26,10 +25,12 @@ func Load(dir string) (*Set, error) { return LoadAt(dir, time.Now()) }
 func LoadAt(dir string, now time.Time) (*Set, error) {
 	var errs []error
 	var files []*File
-	paths, werrs := listSpecFiles(dir)
-	errs = append(errs, werrs...)
-	for _, rel := range paths {
-		data, err := readSpecFile(filepath.Join(dir, filepath.FromSlash(rel)))
+	tree := Walk(dir)
+	for _, e := range tree.Errs {
+		errs = append(errs, e)
+	}
+	for _, rel := range tree.Files {
+		data, err := ReadFile(dir, rel)
 		if err != nil {
 			errs = append(errs, errAt(Pos{File: rel}, err.Error()))
 			continue
@@ -62,8 +63,11 @@ func appendErrs(errs []error, err error) []error {
 	return append(errs, err)
 }
 
-func readSpecFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// ReadFile reads the spec file rel below dir, at most 32 MiB. Its errors
+// start "cannot read file" and never carry the absolute path (positions
+// name the file).
+func ReadFile(dir, rel string) ([]byte, error) {
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read file: %v", unwrapPath(err))
 	}
@@ -90,63 +94,6 @@ func unwrapPath(err error) error {
 func isSpecFile(name string) bool {
 	ext := strings.ToLower(filepath.Ext(name))
 	return ext == ".yaml" || ext == ".yml"
-}
-
-// listSpecFiles walks dir and returns the spec files' paths relative to dir
-// (forward slashes, sorted). Hidden entries are skipped; a symlink is followed
-// (to a file or a folder), so `dir/a.yaml -> ..data/a.yaml` loads while
-// `..data` itself is not walked. Folders already walked are not walked again
-// (symlink loops).
-func listSpecFiles(dir string) ([]string, []error) {
-	var out []string
-	var errs []error
-	seen := map[string]bool{}
-	var walk func(abs, rel string, depth int)
-	walk = func(abs, rel string, depth int) {
-		real, err := filepath.EvalSymlinks(abs)
-		if err == nil {
-			if seen[real] {
-				return
-			}
-			seen[real] = true
-		}
-		if depth > 64 {
-			errs = append(errs, errAt(Pos{File: relOrDot(rel)}, "folders nest too deeply (more than 64 levels)"))
-			return
-		}
-		entries, err := os.ReadDir(abs)
-		if err != nil {
-			errs = append(errs, errAt(Pos{File: relOrDot(rel)}, "cannot read folder: "+unwrapPath(err).Error()))
-			return
-		}
-		for _, e := range entries {
-			name := e.Name()
-			if strings.HasPrefix(name, ".") {
-				continue
-			}
-			childAbs, childRel := filepath.Join(abs, name), joinRel(rel, name)
-			mode := e.Type()
-			if mode&os.ModeSymlink != 0 {
-				fi, err := os.Stat(childAbs)
-				if err != nil {
-					if isSpecFile(name) {
-						errs = append(errs, errAt(Pos{File: childRel}, "cannot read file: "+unwrapPath(err).Error()))
-					}
-					continue
-				}
-				mode = fi.Mode().Type()
-			}
-			switch {
-			case mode.IsDir():
-				walk(childAbs, childRel, depth+1)
-			case mode.IsRegular() && isSpecFile(name):
-				out = append(out, childRel)
-			}
-		}
-	}
-	walk(dir, "", 0)
-	sort.Strings(out)
-	return out, errs
 }
 
 func joinRel(rel, name string) string {

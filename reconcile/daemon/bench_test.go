@@ -137,12 +137,12 @@ func BenchmarkReload10k(b *testing.B) {
 	dir := b.TempDir()
 	writeFleet(b, dir, "http://127.0.0.1:1", "http://127.0.0.1:2", 10000)
 	l := newLoader(dir, time.Now)
-	if d, _ := l.load(walkTree(dir), false); len(d.Set.Recordings) != 10000 || len(d.Errors) != 0 {
+	if d, _ := l.load(spec.Walk(dir), false); len(d.Set.Recordings) != 10000 || len(d.Errors) != 0 {
 		b.Fatalf("loaded %d recordings, errors %v", len(d.Set.Recordings), d.Errors)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, changed := l.load(walkTree(dir), false); changed {
+		if _, changed := l.load(spec.Walk(dir), false); changed {
 			b.Fatal("unchanged files read as changed")
 		}
 	}
@@ -202,7 +202,7 @@ spec:
 func seedFleet(b *testing.B, h *harness) {
 	b.Helper()
 	l := newLoader(h.dir, time.Now)
-	docs, _ := l.load(walkTree(h.dir), false)
+	docs, _ := l.load(spec.Walk(h.dir), false)
 	if len(docs.Set.Recordings) != 10000 || len(docs.Errors) != 0 {
 		b.Fatalf("fleet: %d recordings, errors %v", len(docs.Set.Recordings), docs.Errors)
 	}

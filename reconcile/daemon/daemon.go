@@ -386,10 +386,10 @@ func (d *Daemon) wakeAt() (time.Time, bool) {
 // reload walks and reads the spec directory (re-syncing the folder
 // watches) and reports whether the documents or their problems changed.
 func (d *Daemon) reload(force bool) bool {
-	var t tree
+	var t spec.Tree
 	for range 3 {
-		t = walkTree(d.dir)
-		if d.watch == nil || d.watch.sync(t.dirs) == 0 {
+		t = spec.Walk(d.dir)
+		if d.watch == nil || d.watch.sync(t.Dirs) == 0 {
 			break // otherwise walk again: files may have appeared before the new folders were watched
 		}
 	}

@@ -2,11 +2,7 @@ package daemon
 
 import (
 	"crypto/sha256"
-	"fmt"
-	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -14,9 +10,6 @@ import (
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/spec"
 )
-
-// maxFileSize bounds one spec file, as spec.Load does.
-const maxFileSize = 32 << 20
 
 // Documents are the spec directory's documents in force after a load.
 type Documents struct {
@@ -80,19 +73,19 @@ func newLoader(dir string, now func() time.Time) *loader {
 // load reads the files of t. It rebuilds the set when a file changed (by
 // content), appeared or vanished, or when force is set; otherwise it
 // returns the previous documents and false.
-func (l *loader) load(t tree, force bool) (Documents, bool) {
+func (l *loader) load(t spec.Tree, force bool) (Documents, bool) {
 	changed := force || l.last.Set == nil
-	cur := make(map[string]*fileEntry, len(t.files))
-	for _, rel := range t.files {
+	cur := make(map[string]*fileEntry, len(t.Files))
+	for _, rel := range t.Files {
 		e := l.files[rel]
 		if e == nil {
 			e = &fileEntry{}
 			changed = true
 		}
 		cur[rel] = e
-		data, err := readFile(filepath.Join(l.dir, filepath.FromSlash(rel)))
+		data, err := spec.ReadFile(l.dir, rel)
 		if err != nil {
-			msg := "cannot read file: " + err.Error()
+			msg := err.Error()
 			if e.parsed != nil || len(e.errs) != 1 || e.errs[0].Msg != msg {
 				changed = true
 			}
@@ -112,7 +105,7 @@ func (l *loader) load(t tree, force bool) (Documents, bool) {
 		changed = true // files vanished
 	}
 	l.files = cur
-	walk := joinErrs(t.errs)
+	walk := joinErrs(t.Errs)
 	if walk != l.walk {
 		changed = true
 		l.walk = walk
@@ -125,7 +118,7 @@ func (l *loader) load(t tree, force bool) (Documents, bool) {
 }
 
 // build assembles the set from every file's version in force.
-func (l *loader) build(t tree) Documents {
+func (l *loader) build(t spec.Tree) Documents {
 	now := l.now()
 	rels := make([]string, 0, len(l.files))
 	for rel := range l.files {
@@ -201,7 +194,7 @@ func (l *loader) build(t tree) Documents {
 		charged[be.Pos.File] = true
 	}
 	doc := Documents{Set: cur.set, Files: len(rels), Loaded: now}
-	all = append(all, t.errs...)
+	all = append(all, t.Errs...)
 	for _, rel := range rels {
 		e := l.files[rel]
 		all = append(all, e.errs...)
@@ -233,23 +226,6 @@ func (l *loader) innocent(errs []*spec.Error) int {
 		}
 	}
 	return n
-}
-
-// readFile reads one spec file, bounded like spec.Load.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("file is larger than %d MiB; spec files are small YAML documents", maxFileSize>>20)
-	}
-	return data, nil
 }
 
 // dedupe sorts errors by position and drops repeats.

@@ -160,7 +160,7 @@ func TestLoaderKeepsLastValidVersion(t *testing.T) {
 		}
 	}
 	l := newLoader(dir, func() time.Time { return ts("2026-11-21T00:00:00Z") })
-	load := func() (Documents, bool) { return l.load(walkTree(dir), false) }
+	load := func() (Documents, bool) { return l.load(spec.Walk(dir), false) }
 	write("p.yaml", provDoc)
 	write("a.yaml", recDoc("a", "s1"))
 	write("b.yaml", recDoc("b", "s2"))
@@ -208,36 +208,5 @@ func TestLoaderKeepsLastValidVersion(t *testing.T) {
 	os.Remove(filepath.Join(dir, "b.yaml"))
 	if d, _ = load(); names(d.Set) != "a:s4,c:s5" {
 		t.Fatalf("after removing b.yaml: set %s", names(d.Set))
-	}
-}
-
-func TestWalkTree(t *testing.T) {
-	dir := t.TempDir()
-	other := t.TempDir()
-	for _, p := range []string{"a.yaml", "sub/b.yml", ".hidden/c.yaml", "sub/.d.yaml", "notes.txt"} {
-		full := filepath.Join(dir, p)
-		os.MkdirAll(filepath.Dir(full), 0o755)
-		os.WriteFile(full, []byte("x"), 0o644)
-	}
-	os.WriteFile(filepath.Join(other, "e.yaml"), []byte("x"), 0o644)
-	os.Symlink(filepath.Join(other, "e.yaml"), filepath.Join(dir, "e.yaml"))
-	os.Symlink(filepath.Join(other, "gone.yaml"), filepath.Join(dir, "dangling.yaml"))
-	tr := walkTree(dir)
-	if got := strings.Join(tr.files, ","); got != "a.yaml,e.yaml,sub/b.yml" {
-		t.Errorf("files = %s", got)
-	}
-	realDir, _ := filepath.EvalSymlinks(dir)
-	realOther, _ := filepath.EvalSymlinks(other)
-	want := map[string]bool{realDir: true, filepath.Join(realDir, "sub"): true, realOther: true}
-	if len(tr.dirs) != len(want) {
-		t.Errorf("dirs = %v", tr.dirs)
-	}
-	for _, d := range tr.dirs {
-		if !want[d] {
-			t.Errorf("unexpected watched folder %s", d)
-		}
-	}
-	if len(tr.errs) != 1 || tr.errs[0].Pos.File != "dangling.yaml" {
-		t.Errorf("errs = %v", tr.errs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/recordctl/recordctl/spec"
 )
 
 func newTestWatcher(t *testing.T, debounce time.Duration) (*watcher, *atomic.Int64) {
@@ -37,7 +38,7 @@ func newTestWatcher(t *testing.T, debounce time.Duration) (*watcher, *atomic.Int
 func TestWatcherDebounces(t *testing.T) {
 	dir := t.TempDir()
 	w, events := newTestWatcher(t, 200*time.Millisecond)
-	if n := w.sync(walkTree(dir).dirs); n != 1 {
+	if n := w.sync(spec.Walk(dir).Dirs); n != 1 {
 		t.Fatalf("watching %d folders, want 1", n)
 	}
 	for i := range 20 {
@@ -80,13 +81,13 @@ func TestWatcherOverflowRescans(t *testing.T) {
 func TestWatcherSync(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := newTestWatcher(t, time.Hour)
-	w.sync(walkTree(dir).dirs)
+	w.sync(spec.Walk(dir).Dirs)
 	os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755)
-	if n := w.sync(walkTree(dir).dirs); n != 2 {
+	if n := w.sync(spec.Walk(dir).Dirs); n != 2 {
 		t.Fatalf("added %d folders, want 2", n)
 	}
 	os.RemoveAll(filepath.Join(dir, "a"))
-	w.sync(walkTree(dir).dirs)
+	w.sync(spec.Walk(dir).Dirs)
 	if len(w.watched) != 1 {
 		t.Fatalf("watched = %v", w.watched)
 	}
