@@ -263,3 +263,29 @@ func New(p *spec.Provider, opts Options) (Provider, error) {
 	}
 	return r.New(p, opts)
 }
+
+// Credentials resolves the named credential references of a Provider
+// document, in order. Errors name the provider and the field, never a value.
+func Credentials(p *spec.Provider, fields ...string) ([]string, error) {
+	out := make([]string, len(fields))
+	for i, field := range fields {
+		ref, ok := p.Spec.Credentials[field]
+		if !ok || ref.IsZero() {
+			return nil, fmt.Errorf("provider %s: credentials.%s is required for type %s ({env: NAME} or {file: PATH})", p.Metadata.Name, field, p.Spec.Type)
+		}
+		v, err := ref.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: credentials.%s: %w", p.Metadata.Name, field, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Agent is the User-Agent for provider requests: o.UserAgent or "recordctl".
+func (o Options) Agent() string {
+	if o.UserAgent != "" {
+		return o.UserAgent
+	}
+	return "recordctl"
+}

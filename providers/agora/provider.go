@@ -70,29 +70,11 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 		}
 		clean = append(clean, strings.TrimRight(u, "/"))
 	}
-	cred := func(field string) (string, error) {
-		ref, ok := p.Spec.Credentials[field]
-		if !ok || ref.IsZero() {
-			return "", fmt.Errorf("provider %s: credentials.%s is required", p.Name(), field)
-		}
-		v, err := ref.Resolve()
-		if err != nil {
-			return "", fmt.Errorf("provider %s: credentials.%s: %w", p.Name(), field, err)
-		}
-		return v, nil
-	}
-	id, err := cred("customerId")
+	creds, err := providers.Credentials(p, "customerId", "customerSecret")
 	if err != nil {
 		return nil, err
 	}
-	sec, err := cred("customerSecret")
-	if err != nil {
-		return nil, err
-	}
-	ua := opts.UserAgent
-	if ua == "" {
-		ua = "recordctl"
-	}
+	id, sec, ua := creds[0], creds[1], opts.Agent()
 	pr := &Provider{
 		name: p.Name(), appID: p.Spec.AppID, custID: id, custSec: sec,
 		client: opts.Client(), userAgent: ua, now: opts.Clock(), sleep: opts.Sleeper(),

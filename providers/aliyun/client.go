@@ -54,25 +54,11 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 // NewClient builds a Client from a Provider document (credentials
 // accessKeyId and accessKeySecret; region; optional endpoint).
 func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
-	get := func(field string) (string, error) {
-		ref, ok := p.Spec.Credentials[field]
-		if !ok || ref.IsZero() {
-			return "", fmt.Errorf("provider %s: credentials.%s is required for type aliyun", p.Name(), field)
-		}
-		v, err := ref.Resolve()
-		if err != nil {
-			return "", fmt.Errorf("provider %s: credentials.%s: %w", p.Name(), field, err)
-		}
-		return v, nil
-	}
-	id, err := get("accessKeyId")
+	creds, err := providers.Credentials(p, "accessKeyId", "accessKeySecret")
 	if err != nil {
 		return nil, err
 	}
-	secret, err := get("accessKeySecret")
-	if err != nil {
-		return nil, err
-	}
+	id, secret := creds[0], creds[1]
 	ep := strings.TrimRight(p.Spec.Endpoint, "/")
 	if ep == "" {
 		ep = DefaultEndpoint
@@ -80,10 +66,7 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 	if _, err := url.Parse(ep); err != nil {
 		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), p.Spec.Endpoint)
 	}
-	ua := opts.UserAgent
-	if ua == "" {
-		ua = "recordctl"
-	}
+	ua := opts.Agent()
 	return &Client{
 		name: p.Name(), endpoint: ep, region: p.Spec.Region,
 		keyID: id, secret: secret,

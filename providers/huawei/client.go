@@ -52,25 +52,11 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 // NewClient builds a Client from a Provider document (region, projectId,
 // credentials accessKey/secretKey; optional endpoint).
 func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
-	get := func(field string) (string, error) {
-		ref, ok := p.Spec.Credentials[field]
-		if !ok || ref.IsZero() {
-			return "", fmt.Errorf("provider %s: credentials.%s is required for type huawei", p.Name(), field)
-		}
-		v, err := ref.Resolve()
-		if err != nil {
-			return "", fmt.Errorf("provider %s: credentials.%s: %w", p.Name(), field, err)
-		}
-		return v, nil
-	}
-	ak, err := get("accessKey")
+	creds, err := providers.Credentials(p, "accessKey", "secretKey")
 	if err != nil {
 		return nil, err
 	}
-	sk, err := get("secretKey")
-	if err != nil {
-		return nil, err
-	}
+	ak, sk := creds[0], creds[1]
 	if p.Spec.ProjectID == "" {
 		return nil, fmt.Errorf("provider %s: projectId is required for type huawei", p.Name())
 	}
@@ -84,10 +70,7 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 	if _, err := url.Parse(ep); err != nil {
 		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), p.Spec.Endpoint)
 	}
-	ua := opts.UserAgent
-	if ua == "" {
-		ua = "recordctl"
-	}
+	ua := opts.Agent()
 	return &Client{
 		name: p.Name(), endpoint: ep, projectID: p.Spec.ProjectID, ak: ak, sk: sk,
 		http: opts.Client(), ua: ua, now: opts.Clock(),

@@ -66,22 +66,11 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	var keys [2]string
-	for i, field := range []string{"secretId", "secretKey"} {
-		ref, ok := p.Spec.Credentials[field]
-		if !ok || ref.IsZero() {
-			return nil, fail("credentials.%s is required ({env: NAME} or {file: PATH})", field)
-		}
-		v, err := ref.Resolve()
-		if err != nil {
-			return nil, fail("credentials.%s: %v", field, err)
-		}
-		keys[i] = v
+	keys, err := providers.Credentials(p, "secretId", "secretKey")
+	if err != nil {
+		return nil, err
 	}
-	ua := opts.UserAgent
-	if ua == "" {
-		ua = "recordctl"
-	}
+	ua := opts.Agent()
 	return &Client{
 		name:     p.Metadata.Name,
 		endpoint: u.String(),
