@@ -43,6 +43,9 @@ type Executor struct {
 	RetryBudget time.Duration
 	// CallTimeout bounds one provider call (default 30 s).
 	CallTimeout time.Duration
+	// Grace is how long calls under way may run on after the context of
+	// Apply ends (shutdown, Ctrl-C); no new action starts (default 20 s).
+	Grace time.Duration
 	// CrashAfterCall, if set and returning true, abandons the action after
 	// the provider call returned and before its result is recorded, as a
 	// kill -9 would (tests of crash recovery).
@@ -63,8 +66,10 @@ type Outcome struct {
 
 // Result sums up an apply.
 type Result struct {
-	Outcomes                                                  []Outcome
-	Created, Stopped, Deleted, Adopted, Waiting, Failed, Gone int
+	Outcomes                                            []Outcome
+	Created, Stopped, Deleted, Adopted, Waiting, Failed int
+	// NotStarted counts actions never begun because the context ended.
+	NotStarted int
 	// Err aggregates every failure (nil when none).
 	Err error
 }
@@ -96,6 +101,23 @@ func (x *Executor) defaults() {
 	}
 	if x.CallTimeout <= 0 {
 		x.CallTimeout = 30 * time.Second
+	}
+	if x.Grace <= 0 {
+		x.Grace = 20 * time.Second
+	}
+}
+
+// WithGrace returns a context that is not cancelled with parent but grace
+// after it.
+func WithGrace(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(ctx, func() { t.Stop() })
+	})
+	return ctx, func() {
+		stop()
+		cancel()
 	}
 }
 
@@ -130,18 +152,34 @@ func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, 
 			second = append(second, a)
 		}
 	}
+	// Once ctx ends no further action starts; calls under way run on a
+	// context that ends Grace later, so they finish and their outcome is
+	// recorded instead of being left unknown.
+	actx, cancel := WithGrace(ctx, x.Grace)
+	defer cancel()
+	recs := byName(set)
 	var mu sync.Mutex
 	var crashed bool
 	run := func(batch []Action) {
 		sem := make(chan struct{}, x.Concurrency)
 		var wg sync.WaitGroup
-		for _, a := range batch {
+		for i, a := range batch {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+			mu.Lock()
+			stop := ctx.Err() != nil || crashed
+			mu.Unlock()
+			if stop {
+				res.NotStarted += len(batch) - i
+				break
+			}
 			wg.Add(1)
-			sem <- struct{}{}
 			go func(a Action) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				o := x.do(ctx, set, a)
+				o := x.do(actx, recs, a)
 				mu.Lock()
 				defer mu.Unlock()
 				if errors.Is(o.Err, ErrCrashed) {
@@ -154,9 +192,7 @@ func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, 
 		wg.Wait()
 	}
 	run(first)
-	if !crashed {
-		run(second)
-	}
+	run(second)
 	sort.SliceStable(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Action.Key < res.Outcomes[j].Action.Key })
 	if crashed {
 		return res, ErrCrashed
@@ -177,8 +213,6 @@ func (r *Result) add(o Outcome) {
 		r.Adopted++
 	case "waiting":
 		r.Waiting++
-	case "gone":
-		r.Gone++
 	case "failed":
 		r.Failed++
 		a := o.Action
@@ -186,7 +220,7 @@ func (r *Result) add(o Outcome) {
 	}
 }
 
-func (x *Executor) do(ctx context.Context, set *spec.Set, a Action) Outcome {
+func (x *Executor) do(ctx context.Context, recs map[string]*spec.Recording, a Action) Outcome {
 	start := time.Now()
 	o := Outcome{Action: a}
 	prov := x.Providers[a.Provider]
@@ -198,7 +232,7 @@ func (x *Executor) do(ctx context.Context, set *spec.Set, a Action) Outcome {
 	case Adopt:
 		o = x.adopt(a)
 	case Create:
-		o = x.create(ctx, set, prov, a)
+		o = x.create(ctx, recs[a.Recording], prov, a)
 	case Stop, Delete:
 		o = x.end(ctx, prov, a)
 	}
@@ -258,9 +292,8 @@ func windowOf(key string) string {
 	return key
 }
 
-func (x *Executor) create(ctx context.Context, set *spec.Set, prov providers.Provider, a Action) Outcome {
+func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov providers.Provider, a Action) Outcome {
 	o := Outcome{Action: a}
-	rec := findRecording(set, a.Recording)
 	if rec == nil {
 		o.Result, o.Err = "failed", fmt.Errorf("recording %s is not in the documents", a.Recording)
 		return o

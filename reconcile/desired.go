@@ -31,9 +31,6 @@ type Piece struct {
 	WStart, WEnd time.Time
 }
 
-// Open reports whether the piece contains t.
-func (p Piece) Open(t time.Time) bool { return !t.Before(p.Start) && t.Before(p.End) }
-
 // CapsFunc returns the capabilities of a provider type.
 type CapsFunc func(typ string) providers.Capabilities
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -166,13 +165,14 @@ func NewPlan(in Input) *Plan {
 			p.Errors = append(p.Errors, fmt.Sprintf("provider %q is no longer in the documents: its %d managed task(s) are left as they are (restore the Provider to manage them)", name, len(recs)))
 		}
 	}
+	recs := byName(in.Set)
 	for _, pr := range in.Set.Providers {
 		name := pr.Metadata.Name
 		if err := in.ObserveErr[name]; err != nil {
 			p.Errors = append(p.Errors, fmt.Sprintf("%s: provider %s could not be observed, nothing planned for it: %v", pr.Pos, name, err))
 			continue
 		}
-		pl := providerPlanner{plan: p, in: in, prov: pr, caps: in.Caps(pr.Spec.Type)}
+		pl := providerPlanner{plan: p, in: in, recs: recs, prov: pr, caps: in.Caps(pr.Spec.Type)}
 		pl.run(byProv[name], recsByProv[name], in.Observed[name])
 	}
 	p.Missed = missed(in.Set, st, in.Now)
@@ -184,6 +184,7 @@ func NewPlan(in Input) *Plan {
 type providerPlanner struct {
 	plan *Plan
 	in   Input
+	recs map[string]*spec.Recording // the documents' recordings by name
 	prov *spec.Provider
 	caps providers.Capabilities
 }
@@ -332,7 +333,7 @@ func (pl *providerPlanner) unwanted(r *state.Record, obs map[string]providers.Ta
 		status = o.Status
 	}
 	reason := "recording removed"
-	if rec := findRecording(pl.in.Set, r.Recording); rec != nil {
+	if rec := pl.recs[r.Recording]; rec != nil {
 		if rec.Spec.Provider != r.Provider {
 			reason = "recording moved to another provider"
 		} else if !pl.in.Now.Before(r.End) {
@@ -369,7 +370,7 @@ func (pl *providerPlanner) unwantedWith(r *state.Record, status providers.Status
 	a := pl.action(k, r.Key, r, nil, reason, nil)
 	a.Removed = reason == "recording removed"
 	if k == Stop && pl.caps.StopFinalizeDelay > 0 {
-		if rec := findRecording(pl.in.Set, r.Recording); rec == nil || !rec.Spec.Options.FinalizeImmediately {
+		if rec := pl.recs[r.Recording]; rec == nil || !rec.Spec.Options.FinalizeImmediately {
 			a.Note = fmt.Sprintf("the file appears %s after the stop (set finalizeImmediately to finalize at once)", pl.caps.StopFinalizeDelay)
 		}
 	}
@@ -391,7 +392,7 @@ func (pl *providerPlanner) action(k Kind, key string, r *state.Record, d *Piece,
 		a.Recording, a.Stream, a.Record = r.Recording, r.Stream, r.ID
 		a.Piece = Span{r.Start.UTC(), r.End.UTC()}
 		a.Window = a.Piece
-		if rec := findRecording(pl.in.Set, r.Recording); rec != nil {
+		if rec := pl.recs[r.Recording]; rec != nil {
 			a.Source, a.Timezone = rec.Pos.String(), zoneName(rec)
 		}
 		if r.Task != nil {
@@ -547,17 +548,13 @@ func missed(set *spec.Set, st *state.State, now time.Time) []Missed {
 	return out
 }
 
-func findRecording(set *spec.Set, name string) *spec.Recording {
-	i := sort.Search(len(set.Recordings), func(i int) bool { return set.Recordings[i].Metadata.Name >= name })
-	if i < len(set.Recordings) && set.Recordings[i].Metadata.Name == name {
-		return set.Recordings[i]
+// byName indexes a set's recordings by name.
+func byName(set *spec.Set) map[string]*spec.Recording {
+	m := make(map[string]*spec.Recording, len(set.Recordings))
+	for _, r := range set.Recordings {
+		m[r.Metadata.Name] = r
 	}
-	for _, r := range set.Recordings { // not sorted (hand-built sets in tests)
-		if r.Metadata.Name == name {
-			return r
-		}
-	}
-	return nil
+	return m
 }
 
 // zoneName is the zone a recording's times are shown in: the schedule's
@@ -626,9 +623,4 @@ func summarize(p *Plan) Summary {
 	s.Unmanaged = len(p.Unmanaged)
 	s.Errors = len(p.Errors)
 	return s
-}
-
-// describe is a one-line human description used in logs.
-func (a Action) describe() string {
-	return strings.TrimSpace(fmt.Sprintf("%s %s %s %s", a.Action, a.Key, a.Provider, a.Stream))
 }

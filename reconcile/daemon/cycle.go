@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -93,7 +91,7 @@ var fullFinish = map[string]bool{"start": true, "resync": true, "signal": true}
 
 func (d *Daemon) finish(ctx context.Context, trigger string, set *spec.Set, now time.Time, res *reconcile.Result) {
 	if fullFinish[trigger] {
-		actx, cancel := graceCtx(ctx, d.cfg.Grace)
+		actx, cancel := reconcile.WithGrace(ctx, d.cfg.Grace)
 		d.eng.Finish(actx, set, now, res)
 		cancel()
 		return
@@ -103,100 +101,22 @@ func (d *Daemon) finish(ctx context.Context, trigger string, set *spec.Set, now 
 	}
 }
 
-// apply carries out actions like reconcile.Executor.Apply (stops and
-// deletes first, bounded concurrency), but starts no action once ctx has
-// ended; the calls under way run on a context that outlives ctx by
-// Config.Grace. It returns how many actions were never started.
+// apply carries out the forgets and the actions the guard let through with
+// the engine's executor: no action starts once ctx has ended, and calls
+// under way finish within Config.Grace. It returns how many actions were
+// never started, and only a simulated crash as an error.
 func (d *Daemon) apply(ctx context.Context, set *spec.Set, forget []string, actions []reconcile.Action) (*reconcile.Result, int, error) {
 	provs, _ := d.eng.Providers(set)
 	x := d.eng.Exec
-	x.Store, x.Providers, x.Log, x.Now = d.eng.Store, provs, d.eng.Log, d.eng.Now
-	conc := x.Concurrency
-	if conc <= 0 {
-		conc = 8
+	x.Store, x.Providers, x.Log, x.Now, x.Grace = d.eng.Store, provs, d.eng.Log, d.eng.Now, d.cfg.Grace
+	res, err := x.Apply(ctx, set, &reconcile.Plan{Forget: forget, Actions: actions})
+	if errors.Is(err, reconcile.ErrCrashed) {
+		return res, res.NotStarted, err
 	}
-	actx, cancel := graceCtx(ctx, d.cfg.Grace)
-	defer cancel()
-	res := &reconcile.Result{}
-	var mu sync.Mutex
-	var crashed error
-	merge := func(r *reconcile.Result, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if errors.Is(err, reconcile.ErrCrashed) {
-			crashed = err
-		} else if err != nil {
-			res.Err = multierror.Append(res.Err, err)
-		}
-		if r == nil {
-			return
-		}
-		res.Outcomes = append(res.Outcomes, r.Outcomes...)
-		res.Created += r.Created
-		res.Stopped += r.Stopped
-		res.Deleted += r.Deleted
-		res.Adopted += r.Adopted
-		res.Waiting += r.Waiting
-		res.Failed += r.Failed
-		res.Gone += r.Gone
-		if r.Err != nil {
-			res.Err = multierror.Append(res.Err, r.Err)
-		}
+	if err != nil {
+		res.Err = multierror.Append(res.Err, err)
 	}
-	if len(forget) > 0 {
-		xf := x
-		merge(xf.Apply(actx, set, &reconcile.Plan{Forget: forget}))
-	}
-	var first, second []reconcile.Action
-	for _, a := range actions {
-		if a.Action == reconcile.Stop || a.Action == reconcile.Delete {
-			first = append(first, a)
-		} else {
-			second = append(second, a)
-		}
-	}
-	notStarted := 0
-	for _, batch := range [][]reconcile.Action{first, second} {
-		sem := make(chan struct{}, conc)
-		var wg sync.WaitGroup
-		for i, a := range batch {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-			}
-			mu.Lock()
-			stop := ctx.Err() != nil || crashed != nil
-			mu.Unlock()
-			if stop {
-				notStarted += len(batch) - i
-				break
-			}
-			wg.Add(1)
-			go func(a reconcile.Action) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				xa := x // Apply fills defaults into its receiver: one copy per goroutine
-				merge(xa.Apply(actx, set, &reconcile.Plan{Actions: []reconcile.Action{a}}))
-			}(a)
-		}
-		wg.Wait()
-	}
-	sort.SliceStable(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Action.Key < res.Outcomes[j].Action.Key })
-	return res, notStarted, crashed
-}
-
-// graceCtx returns a context that is not cancelled with parent but grace
-// after it.
-func graceCtx(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	stop := context.AfterFunc(parent, func() {
-		t := time.AfterFunc(grace, cancel)
-		context.AfterFunc(ctx, func() { t.Stop() })
-	})
-	return ctx, func() {
-		stop()
-		cancel()
-	}
+	return res, res.NotStarted, nil
 }
 
 // observeCall is the executor's per-call hook: request metrics, and the
