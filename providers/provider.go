@@ -289,3 +289,42 @@ func (o Options) Agent() string {
 	}
 	return "recordctl"
 }
+
+// StartAnswer reads a command provider's answer to a start for task t:
+// recording on success; recording with the AlreadyExists error (already
+// recording: adopt); waiting with the StreamOffline error; otherwise the
+// error alone.
+func StartAnswer(t Task, err error) (Task, error) {
+	switch ClassOf(err) {
+	case AlreadyExists:
+		t.Status = StatusRecording
+		return t, err
+	case StreamOffline:
+		t.Status = StatusWaiting
+		return t, err
+	}
+	if err != nil {
+		return Task{}, err
+	}
+	t.Status = StatusRecording
+	return t, nil
+}
+
+// ReassertAnswer reads a command provider's answer to a start re-issued for
+// an open window (Reasserter): already recording means nothing was lost;
+// success means the recording had dropped and was restarted.
+func ReassertAnswer(t Task, err error) (Task, bool, error) {
+	switch ClassOf(err) {
+	case AlreadyExists:
+		t.Status = StatusRecording
+		return t, false, nil
+	case StreamOffline:
+		t.Status = StatusWaiting
+		return t, false, err
+	}
+	if err != nil {
+		return t, false, err
+	}
+	t.Status = StatusRecording
+	return t, true, nil
+}

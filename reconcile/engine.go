@@ -251,7 +251,7 @@ func (e *Engine) Reassert(ctx context.Context, set *spec.Set, now time.Time, ski
 					}
 				}
 			})
-			e.Log.Warn("stream dropped mid-window", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "stream", r.Stream.String(), "result", o.Result)
+			e.Log.Warn("stream dropped mid-window: the recording had ended; the gap is not recorded", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "stream", r.Stream.String(), "result", o.Result)
 		} else if o.Result == "failed" {
 			e.Log.Error("reassert failed", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "error", err.Error())
 		}

@@ -3,7 +3,6 @@ package aliyun
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/spec"
@@ -35,20 +34,7 @@ func (c *Client) Create(ctx context.Context, req providers.CreateRequest) (provi
 	if req.Recording != nil && req.Recording.Spec.Options.FinalizeImmediately {
 		t.Handle = map[string]string{HandleFinalize: "1"}
 	}
-	err := c.command(ctx, "start", req.Stream)
-	switch providers.ClassOf(err) {
-	case providers.AlreadyExists:
-		t.Status = providers.StatusRecording
-		return t, err
-	case providers.StreamOffline:
-		t.Status = providers.StatusWaiting
-		return t, err
-	}
-	if err != nil {
-		return providers.Task{}, err
-	}
-	t.Status = providers.StatusRecording
-	return t, nil
+	return providers.StartAnswer(t, c.command(ctx, "start", req.Stream))
 }
 
 // Stop sends stop (the file appears 180 s later) and, when the task's Handle
@@ -92,24 +78,7 @@ func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.T
 // lost); TaskAlreadyStarted means it is still recording. A stream not
 // pushed returns Status waiting with a StreamOffline error.
 func (c *Client) Reassert(ctx context.Context, t providers.Task) (providers.Task, bool, error) {
-	err := c.command(ctx, "start", t.Stream)
-	switch providers.ClassOf(err) {
-	case providers.AlreadyExists:
-		t.Status = providers.StatusRecording
-		return t, false, nil
-	case providers.StreamOffline:
-		t.Status = providers.StatusWaiting
-		return t, false, err
-	}
-	if err != nil {
-		return t, false, err
-	}
-	if t.Status == providers.StatusRecording {
-		slog.Warn("aliyun: recording had stopped (stream interrupted); restarted it, the gap is not recorded",
-			"provider", c.name, "stream", t.Stream.String(), "task", t.ID)
-	}
-	t.Status = providers.StatusRecording
-	return t, true, nil
+	return providers.ReassertAnswer(t, c.command(ctx, "start", t.Stream))
 }
 
 var (

@@ -41,7 +41,6 @@ type Client struct {
 
 	mu       sync.Mutex
 	lastStop map[string]time.Time // stream -> when our last STOP returned
-	lastSeen map[string]time.Time // stream -> last time START confirmed a recording
 }
 
 // New is the registered factory; it resolves the credential references.
@@ -74,7 +73,7 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 	return &Client{
 		name: p.Name(), endpoint: ep, projectID: p.Spec.ProjectID, ak: ak, sk: sk,
 		http: opts.Client(), ua: ua, now: opts.Clock(),
-		lastStop: map[string]time.Time{}, lastSeen: map[string]time.Time{},
+		lastStop: map[string]time.Time{},
 	}, nil
 }
 

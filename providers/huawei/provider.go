@@ -3,7 +3,6 @@ package huawei
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -107,7 +106,6 @@ func (c *Client) start(ctx context.Context, s spec.Stream, prevStop time.Time) e
 func (c *Client) confirmed(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lastSeen[key] = c.now()
 	delete(c.lastStop, key)
 }
 
@@ -120,20 +118,7 @@ func (c *Client) Create(ctx context.Context, req providers.CreateRequest) (provi
 		prev = req.Previous.Stopped
 	}
 	t := providers.Task{ID: req.Stream.String(), Stream: req.Stream, Start: c.now(), End: req.End}
-	err := c.start(ctx, req.Stream, prev)
-	switch providers.ClassOf(err) {
-	case providers.AlreadyExists:
-		t.Status = providers.StatusRecording
-		return t, err
-	case providers.StreamOffline:
-		t.Status = providers.StatusWaiting
-		return t, err
-	}
-	if err != nil {
-		return providers.Task{}, err
-	}
-	t.Status = providers.StatusRecording
-	return t, nil
+	return providers.StartAnswer(t, c.start(ctx, req.Stream, prev))
 }
 
 // Stop sends STOP and remembers when, for the 10 s rule. A 404 (no rule or
@@ -172,31 +157,7 @@ func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.T
 // Status waiting with a StreamOffline error; within 10 s of a STOP =>
 // Retryable with RetryAfter = the remaining gap.
 func (c *Client) Reassert(ctx context.Context, t providers.Task) (providers.Task, bool, error) {
-	key := t.Stream.String()
-	c.mu.Lock()
-	seen := c.lastSeen[key]
-	c.mu.Unlock()
-	err := c.start(ctx, t.Stream, time.Time{})
-	switch providers.ClassOf(err) {
-	case providers.AlreadyExists:
-		t.Status = providers.StatusRecording
-		return t, false, nil
-	case providers.StreamOffline:
-		t.Status = providers.StatusWaiting
-		return t, false, err
-	}
-	if err != nil {
-		return t, false, err
-	}
-	attrs := []any{"provider", c.name, "stream", key, "task", t.ID}
-	if !seen.IsZero() {
-		attrs = append(attrs, "last_confirmed", seen, "gap_at_most", c.now().Sub(seen).String())
-	}
-	if t.Status == providers.StatusRecording {
-		slog.Warn("huawei: recording had ended (stream interrupted); restarted it, the gap is not recorded", attrs...)
-	}
-	t.Status = providers.StatusRecording
-	return t, true, nil
+	return providers.ReassertAnswer(t, c.start(ctx, t.Stream, time.Time{}))
 }
 
 var (
