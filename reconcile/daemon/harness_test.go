@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +31,7 @@ type call struct {
 	stream string // stream name
 }
 
-// recorder logs the requests reaching an emulator.
+// recorder logs the requests an emulator has served.
 type recorder struct {
 	mu    sync.Mutex
 	calls []call
@@ -50,20 +51,27 @@ func (r *recorder) wrap(h http.Handler, tencentAPI bool) http.Handler {
 			q := req.URL.Query()
 			c.op, c.stream = strings.TrimSpace(q.Get("Action")+" "+q.Get("Command")), q.Get("StreamName")
 		}
-		if !strings.HasPrefix(req.URL.Path, "/_emulator") && c.op != "" {
-			r.mu.Lock()
-			r.calls = append(r.calls, c)
-			hook := r.hook
-			r.mu.Unlock()
-			if hook != nil {
-				hook(c)
-			}
+		if strings.HasPrefix(req.URL.Path, "/_emulator") || c.op == "" {
+			h.ServeHTTP(w, req)
+			return
+		}
+		r.mu.Lock()
+		hook := r.hook
+		r.mu.Unlock()
+		if hook != nil {
+			hook(c)
 		}
 		h.ServeHTTP(w, req)
+		// Logged once served, so a test that saw the call also sees its
+		// effect in the emulator; at stays the arrival time.
+		r.mu.Lock()
+		r.calls = append(r.calls, c)
+		r.mu.Unlock()
 	})
 }
 
-// find returns the calls of op (prefix) for stream ("" any) received at or after since.
+// find returns the calls of op (prefix) for stream ("" any) received at or
+// after since, in order of arrival.
 func (r *recorder) find(op, stream string, since time.Time) []call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -73,6 +81,7 @@ func (r *recorder) find(op, stream string, since time.Time) []call {
 			out = append(out, c)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
 	return out
 }
 
