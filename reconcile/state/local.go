@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Local is the default store: a JSON snapshot plus an append-only journal
@@ -66,6 +67,34 @@ type entry struct {
 	Drop    []string  `json:"drop,omitempty"`
 }
 
+// ownLockWait bounds how long Open waits for a lock that names this very
+// process: one it released a moment ago (Close, then Open again) can still
+// be held by a child of ours between fork and exec, which shares the open
+// file. A lock naming another process fails at once.
+const ownLockWait = 2 * time.Second
+
+// lock takes the exclusive lock on lf without blocking on another holder.
+func lock(lf *os.File) error {
+	deadline := time.Now().Add(ownLockWait)
+	for {
+		err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case !errors.Is(err, syscall.EWOULDBLOCK):
+			return fmt.Errorf("state: locking %s: %w", lf.Name(), err)
+		}
+		b, _ := os.ReadFile(lf.Name())
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if pid != os.Getpid() || time.Now().After(deadline) {
+			return &LockedError{Path: strings.TrimSuffix(lf.Name(), ".lock"), PID: pid}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Open locks and loads the store at path, creating it (and its folder,
 // mode 0700) if missing. Close releases the lock.
 func Open(path string) (*Local, error) {
@@ -76,11 +105,9 @@ func Open(path string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		b, _ := os.ReadFile(path + ".lock")
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := lock(lf); err != nil {
 		lf.Close()
-		return nil, &LockedError{Path: path, PID: pid}
+		return nil, err
 	}
 	_ = lf.Truncate(0)
 	_, _ = lf.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

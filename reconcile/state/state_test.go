@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -199,4 +200,29 @@ func BenchmarkUpdateOneOf10k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A lock this process released can stay held for a moment by a child that
+// shares the open file (between fork and exec, with parallel tests or a
+// daemon spawning hooks): reopening waits for it instead of failing.
+func TestReopenWhileChildHoldsReleasedLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command("sleep", "0.3")
+	child.ExtraFiles = []*os.File{s.lock} // the child shares the locked file
+	if err := child.Start(); err != nil {
+		t.Skipf("cannot start a child: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- child.Wait() }()
+	s.Close()
+	s2, err := Open(path)
+	if err != nil {
+		t.Fatalf("reopen while a child of ours held the released lock: %v", err)
+	}
+	s2.Close()
+	<-done
 }
