@@ -343,3 +343,27 @@ func TestTencentOverlapLimitIsCheckedBeforeCalling(t *testing.T) {
 		t.Fatalf("unmanaged %d, want the 3 foreign tasks", len(p.Unmanaged))
 	}
 }
+
+// A window that is already open when the broadcaster starts pushing: the
+// create inside Tencent's 3 s settling time fails with InternalError, is
+// retried after a backoff, and leaves exactly one task.
+func TestTencentCreateRightAfterPushIsRetried(t *testing.T) {
+	w := newWorld(t, "2026-11-21T10:30:00Z")
+	w.write("tencent.yaml", recDoc("sport", "tc", tcStreamYAML("sport"), "", win("2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z")))
+	w.tencent().Push(tcStream("sport"))
+	w.eng.Exec.Sleep = func(ctx context.Context, d time.Duration) error { w.clk.Add(d); return ctx.Err() }
+	_, res := w.mustReconcile()
+	if res.Created != 1 {
+		t.Fatalf("created %d, want 1", res.Created)
+	}
+	if n := w.tencent().Calls()["CreateRecordTask"]; n < 2 {
+		t.Fatalf("%d CreateRecordTask calls: the first one, inside the 3 s after the push, should have failed", n)
+	}
+	if got := liveTencent(w.tencent()); len(got) != 1 || got[0].Stream.Name != "sport" {
+		t.Fatalf("live tasks %v, want one for sport", taskSet(got))
+	}
+	if !strings.Contains(w.log.String(), tencent.CodeInternalError) {
+		t.Errorf("the failed first attempt is not logged:\n%s", w.log.String())
+	}
+	w.assertConverged("after the retry")
+}

@@ -67,6 +67,9 @@ func (e *Emulator) createTask(p params) (map[string]any, *apiErr) {
 	if !e.vodActive {
 		return nil, errf(CodeInvalidVodStatus, "The VOD service has not been activated.")
 	}
+	if pushed, ok := e.pushes[s]; ok && !start.After(now) && !now.Before(pushed) && now.Sub(pushed) < PushSettle {
+		return nil, errf(CodeInternalError, "The stream started pushing %s ago; a task created at the same moment may not start. Try again later.", now.Sub(pushed).Round(time.Millisecond))
+	}
 	if e.overlapping(s, start, end) >= MaxOverlap {
 		return nil, errf(CodeMaxRunningTask, "The current number of concurrent tasks exceeds the limit: at most %d tasks of one stream may overlap.", MaxOverlap)
 	}

@@ -18,6 +18,8 @@ POST /_emulator/tasks                  inject a task created "by someone else":
                                        {"stream":{"domain":..,"app":..,"name":..},"startTime":RFC3339,"endTime":RFC3339}
 GET  /_emulator/calls                  request counts per X-TC-Action
 POST /_emulator/fail?action=A&code=C   answer the next request for action A (any if empty) with error code C
+POST /_emulator/push?stream=D/A/N     stream D/A/N starts pushing now: for 3 s a task
+                                       that would record it at once fails with InternalError
 POST /_emulator/config                 {"pageSize":n,"rateLimit":rps,"vodActive":bool} (each optional)
 `
 
@@ -51,6 +53,14 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		e.FailNext(r.URL.Query().Get("action"), code)
+		w.WriteHeader(http.StatusNoContent)
+	case path == "/push" && r.Method == http.MethodPost:
+		parts := strings.Split(r.URL.Query().Get("stream"), "/")
+		if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+			http.Error(w, "stream must be domain/app/name", http.StatusBadRequest)
+			return
+		}
+		e.Push(spec.Stream{Domain: parts[0], App: parts[1], Name: parts[2]})
 		w.WriteHeader(http.StatusNoContent)
 	case path == "/config" && r.Method == http.MethodPost:
 		var in struct {

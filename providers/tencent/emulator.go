@@ -23,6 +23,11 @@ const (
 	// DefaultPageSize is the emulator's DescribeRecordTask page size: small
 	// on purpose, so clients must follow ScrollToken.
 	DefaultPageSize = 2
+	// PushSettle is how long after a stream starts pushing a task that
+	// records at once can be created reliably: the docs ask for at least
+	// 3 s, and the emulator fails a create inside it with InternalError
+	// (the "first attempt may fail; retry" of the issue).
+	PushSettle = 3 * time.Second
 	// clockSkew is how far X-TC-Timestamp may be from the server clock.
 	clockSkew = 5 * time.Minute
 )
@@ -66,6 +71,7 @@ type Emulator struct {
 	calls     map[string]int
 	failNext  map[string][]string
 	vodActive bool
+	pushes    map[spec.Stream]time.Time // when each stream last started pushing
 }
 
 var _ providers.Emulator = (*Emulator)(nil)
@@ -83,6 +89,7 @@ func NewEmulator(cfg providers.EmulatorConfig) *Emulator {
 		calls:     map[string]int{},
 		failNext:  map[string][]string{},
 		vodActive: true,
+		pushes:    map[spec.Stream]time.Time{},
 	}
 	_, _ = rand.Read(e.idSalt[:]) // TaskIds differ between emulator runs
 	return e
@@ -171,6 +178,15 @@ func (e *Emulator) FailNext(action, code string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.failNext[action] = append(e.failNext[action], code)
+}
+
+// Push records that s starts pushing now (emulator clock). A
+// CreateRecordTask that would record s at once within PushSettle of that
+// instant fails with InternalError.
+func (e *Emulator) Push(s spec.Stream) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.pushes[s] = e.now()
 }
 
 // InjectTask adds a task as if someone else had created it (console,

@@ -1,6 +1,7 @@
 package tencent
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -249,5 +250,38 @@ func TestEmulatorAdmin(t *testing.T) {
 	}
 	if resp, _ := do("DELETE", "/_emulator/tasks", ""); resp.StatusCode != 404 {
 		t.Errorf("unknown admin call: %d", resp.StatusCode)
+	}
+}
+
+// TestEmulatorPushSettle: a task that would record a stream at once, created
+// within 3 s of the stream's push, fails with the retryable InternalError
+// (the docs ask for a 3 s wait); a task scheduled ahead, another stream, or
+// the same request 3 s later succeeds.
+func TestEmulatorPushSettle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	resp, err := http.Post(f.srv.URL+"/_emulator/push?stream=push.example.com/live/news", "", nil)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("admin push: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	f.clk.Advance(2 * time.Second)
+	_, err = f.c.Create(ctx, createReq(news, t0.Add(-time.Minute), t0.Add(time.Hour)))
+	pe := asProviderError(t, err)
+	if pe.Code != CodeInternalError || pe.Class != providers.Retryable {
+		t.Fatalf("create 2 s after the push: %v (class %v), want retryable InternalError", err, pe.Class)
+	}
+	if _, err := f.c.Create(ctx, createReq(news, t0.Add(time.Hour), t0.Add(2*time.Hour))); err != nil {
+		t.Fatalf("a task scheduled ahead is not affected by the push: %v", err)
+	}
+	if _, err := f.c.Create(ctx, createReq(sports, t0.Add(-time.Minute), t0.Add(time.Hour))); err != nil {
+		t.Fatalf("another stream is not affected by the push: %v", err)
+	}
+	f.clk.Advance(time.Second)
+	if _, err := f.c.Create(ctx, createReq(news, t0.Add(-time.Minute), t0.Add(time.Hour))); err != nil {
+		t.Fatalf("create 3 s after the push: %v", err)
+	}
+	if n := len(f.emu.Tasks()); n != 3 {
+		t.Fatalf("%d tasks, want 3 (the failed attempt created none)", n)
 	}
 }
