@@ -126,6 +126,13 @@ type Provider interface {
 	Delete(ctx context.Context, t Task) error
 }
 
+// StreamChecker is implemented by providers that can tell before any call
+// whether a stream is set up to be recorded (Huawei: a COMMAND_RECORD rule
+// must cover it). A Permanent error says what the user must create.
+type StreamChecker interface {
+	CheckStream(ctx context.Context, s spec.Stream) error
+}
+
 // Reasserter is implemented by command providers that cannot observe a
 // recording: Reassert re-issues the start for a task whose window is open,
 // so a stream that dropped and came back is recorded again. It returns the

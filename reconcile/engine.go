@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -181,7 +182,45 @@ func (e *Engine) Plan(ctx context.Context, set *spec.Set, now time.Time) (*Plan,
 	obs, errs := e.Observe(ctx, set, st, now)
 	p := NewPlan(Input{Set: set, State: st, Observed: obs, ObserveErr: errs, Caps: e.Caps, Now: now, Lookahead: e.Lookahead})
 	p.Spec = SpecRef{Dir: set.Dir, Digest: Digest(set)}
+	e.checkStreams(ctx, set, p)
 	return p, nil
+}
+
+// checkStreams asks providers that can (StreamChecker) whether each stream
+// the plan creates a task for is set up to be recorded, once per stream,
+// and notes on the action what is missing, so `plan` warns before `apply`
+// fails.
+func (e *Engine) checkStreams(ctx context.Context, set *spec.Set, p *Plan) {
+	var provs map[string]providers.Provider
+	checked := map[string]string{}
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		if a.Action != Create || ctx.Err() != nil {
+			continue
+		}
+		if provs == nil {
+			provs, _ = e.Providers(set)
+		}
+		sc, ok := provs[a.Provider].(providers.StreamChecker)
+		if !ok {
+			continue
+		}
+		k := a.Provider + " " + a.Stream.String()
+		note, done := checked[k]
+		if !done {
+			switch err := sc.CheckStream(ctx, a.Stream); {
+			case err == nil:
+			case providers.ClassOf(err) == providers.Permanent:
+				note = "will fail: " + err.Error()
+			default:
+				note = "could not check that the stream is set up to be recorded: " + err.Error()
+			}
+			checked[k] = note
+		}
+		if note != "" {
+			a.Note = strings.TrimPrefix(a.Note+"; "+note, "; ")
+		}
+	}
 }
 
 // Apply carries out p. A plan made against another state serial is refused.

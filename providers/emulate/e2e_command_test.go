@@ -423,3 +423,31 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	i := (p*len(s)+99)/100 - 1
 	return s[max(0, min(i, len(s)-1))]
 }
+
+// Planning a Huawei recording for a stream no COMMAND_RECORD rule covers
+// warns on the create (ListRecordRules at plan time), before apply fails;
+// once the rule exists the warning is gone.
+func TestHuaweiPlanWarnsWithoutCommandRule(t *testing.T) {
+	w := newWorld(t, "2026-11-21T10:30:00Z")
+	w.write("rec.yaml", recDoc("desk", "hw", "{domain: norule.example.com, app: live, name: desk}", "",
+		win("2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z")))
+	p := w.plan()
+	if len(p.Actions) != 1 || p.Actions[0].Action != reconcile.Create {
+		t.Fatalf("plan %s, want one create", actions(p))
+	}
+	var text bytes.Buffer
+	if err := reconcile.WriteText(&text, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.Actions[0].Note, "no COMMAND_RECORD recording rule covers norule.example.com/live/desk") ||
+		!strings.Contains(text.String(), "note: will fail") {
+		t.Fatalf("no warning about the missing rule:\n%s", text.String())
+	}
+	if w.huawei().Calls("RunRecord/START") != 0 {
+		t.Fatal("planning sent a START")
+	}
+	w.huawei().AddRule("norule.example.com", "live", "*", "COMMAND_RECORD")
+	if p := w.plan(); len(p.Actions) != 1 || p.Actions[0].Note != "" {
+		t.Fatalf("with the rule: %s note %q", actions(p), p.Actions[0].Note)
+	}
+}
