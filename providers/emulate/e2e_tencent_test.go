@@ -351,7 +351,10 @@ func TestTencentCreateRightAfterPushIsRetried(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
 	w.write("tencent.yaml", recDoc("sport", "tc", tcStreamYAML("sport"), "", win("2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z")))
 	w.tencent().Push(tcStream("sport"))
+	// Backoffs pass on the emulator clock; the budget (wall clock) must
+	// outlast the few attempts the 3 s take.
 	w.eng.Exec.Sleep = func(ctx context.Context, d time.Duration) error { w.clk.Add(d); return ctx.Err() }
+	w.eng.Exec.RetryBudget = time.Minute
 	_, res := w.mustReconcile()
 	if res.Created != 1 {
 		t.Fatalf("created %d, want 1", res.Created)
