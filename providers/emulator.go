@@ -3,6 +3,7 @@ package providers
 import (
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,7 @@ type Faults struct {
 	timeouts  float64       // probability of hanging until the client gives up
 	latency   time.Duration // added to every request
 	throttle  bool          // answer every request with the throttling error
+	lost      float64       // probability that the service acts but its answer is lost
 	rng       *rand.Rand
 }
 
@@ -69,6 +71,45 @@ func (f *Faults) SetTimeoutRate(p float64) {
 	defer f.mu.Unlock()
 	f.timeouts = p
 }
+
+// SetLostAnswerRate sets the probability that a request is carried out and
+// then its connection dropped before the answer is written: the caller
+// sees a network error although the service acted (the case that makes a
+// blind retry duplicate a task).
+func (f *Faults) SetLostAnswerRate(p float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost = p
+}
+
+// LoseAnswers wraps an emulator's handler with the lost-answer fault. The
+// admin API under /_emulator/ is never affected. A nil *Faults returns h.
+func (f *Faults) LoseAnswers(h http.Handler) http.Handler {
+	if f == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		lose := f.lost > 0 && f.rng.Float64() < f.lost
+		f.mu.Unlock()
+		hj, ok := w.(http.Hijacker)
+		if !lose || !ok || strings.HasPrefix(r.URL.Path, "/_emulator") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(discard{header: http.Header{}}, r)
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+		}
+	})
+}
+
+// discard is a ResponseWriter that throws the answer away.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header         { return d.header }
+func (d discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d discard) WriteHeader(int)             {}
 
 // Fault is what the injector decided for one request.
 type Fault int

@@ -20,7 +20,7 @@ func init() { commands = append(commands, newEmulateCmd) }
 
 func newEmulateCmd(g *globals) *cobra.Command {
 	var listen string
-	var errorRate, timeoutRate float64
+	var errorRate, timeoutRate, lostRate float64
 	var latency time.Duration
 	var throttle bool
 	var seed uint64
@@ -40,6 +40,7 @@ func newEmulateCmd(g *globals) *cobra.Command {
 			faults := providers.NewFaults(seed)
 			faults.Set(errorRate, latency, throttle)
 			faults.SetTimeoutRate(timeoutRate)
+			faults.SetLostAnswerRate(lostRate)
 			srv, err := emulate.Start(host, port, providers.EmulatorConfig{Faults: faults})
 			if err != nil {
 				return &exitError{code: 1, err: err}
@@ -50,7 +51,7 @@ func newEmulateCmd(g *globals) *cobra.Command {
 			for _, kv := range srv.DemoEnv() {
 				fmt.Fprintln(g.stdout, "  export "+kv)
 			}
-			fmt.Fprintf(g.stdout, "Faults: error rate %.0f%%, timeouts %.0f%%, latency %s, throttling %v. Ctrl-C stops.\n", errorRate*100, timeoutRate*100, latency, throttle)
+			fmt.Fprintf(g.stdout, "Faults: error rate %.0f%%, timeouts %.0f%%, lost answers %.0f%%, latency %s, throttling %v. Ctrl-C stops.\n", errorRate*100, timeoutRate*100, lostRate*100, latency, throttle)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			<-ctx.Done()
@@ -61,6 +62,7 @@ func newEmulateCmd(g *globals) *cobra.Command {
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address; providers get consecutive ports from here (0: ephemeral)")
 	f.Float64Var(&errorRate, "error-rate", 0, "fraction of requests answered with the provider's internal error (0-1)")
 	f.Float64Var(&timeoutRate, "timeout-rate", 0, "fraction of requests that hang until the client times out (0-1)")
+	f.Float64Var(&lostRate, "lost-answer-rate", 0, "fraction of requests carried out whose answer is then lost (connection dropped) (0-1)")
 	f.DurationVar(&latency, "latency", 0, "latency added to every request")
 	f.BoolVar(&throttle, "throttle", false, "answer every request with the provider's throttling error")
 	f.Uint64Var(&seed, "seed", 1, "fault injection seed")

@@ -59,7 +59,7 @@ func Start(host string, port int, cfg providers.EmulatorConfig) (*Server, error)
 				s.Close()
 				return nil, fmt.Errorf("emulate: %w", err)
 			}
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: cfg.Faults.LoseAnswers(h), ReadHeaderTimeout: 10 * time.Second}
 			s.srvs = append(s.srvs, srv)
 			go func() { _ = srv.Serve(ln) }()
 			s.URLs[typ] = append(s.URLs[typ], "http://"+ln.Addr().String())
