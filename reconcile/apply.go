@@ -327,7 +327,11 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 	err = x.call(ctx, a, func(ctx context.Context) error {
 		if req.Resume && canList {
 			// The last attempt may have created the task: look before creating again.
-			if t, ok := x.findCreated(ctx, prov, a); ok {
+			t, ok, err := x.findCreated(ctx, prov, a)
+			if err != nil {
+				return err // never create blind: look again on the next attempt
+			}
+			if ok {
 				task = t
 				return &providers.Error{Class: providers.AlreadyExists, Provider: a.Type, Op: "create",
 					Message: "found the task an earlier attempt created"}
@@ -490,8 +494,10 @@ func Backoff(attempt int) time.Duration {
 }
 
 // findCreated lists the provider for a task matching the action's piece that
-// no state record owns yet (one an attempt created before its answer was lost).
-func (x *Executor) findCreated(ctx context.Context, prov providers.Provider, a Action) (providers.Task, bool) {
+// no state record owns yet (one an attempt created before its answer was
+// lost). A failed List is returned: creating again without knowing would
+// duplicate the task.
+func (x *Executor) findCreated(ctx context.Context, prov providers.Provider, a Action) (providers.Task, bool, error) {
 	owned := map[string]bool{}
 	for _, r := range x.Store.Snapshot().Live() {
 		if r.Task != nil {
@@ -503,7 +509,8 @@ func (x *Executor) findCreated(ctx context.Context, prov providers.Provider, a A
 	tasks, err := prov.List(lctx, providers.Scope{Streams: []spec.Stream{a.Stream},
 		From: a.Piece.Start.Add(-24 * time.Hour), To: a.Piece.End.Add(24 * time.Hour)})
 	if err != nil {
-		return providers.Task{}, false
+		return providers.Task{}, false, err
 	}
-	return indexTasks(tasks).findMatch(owned, a.Stream, a.Piece.Start, a.Piece.End)
+	t, ok := indexTasks(tasks).findMatch(owned, a.Stream, a.Piece.Start, a.Piece.End)
+	return t, ok, nil
 }

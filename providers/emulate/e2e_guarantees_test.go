@@ -99,9 +99,9 @@ func sameCounts(got, want map[string]int) bool {
 	return true
 }
 
-// No loss: with 20% of requests answered 5xx and 20% hanging until the
-// client times out (short CallTimeout), repeated reconciles record every
-// window, and never twice.
+// No loss: with 20% of requests answered 5xx, 20% hanging until the client
+// times out (short CallTimeout) and 10% carried out with their answer lost,
+// repeated reconciles record every window, and never twice.
 func TestGuaranteeNoLossUnderFaults(t *testing.T) {
 	t.Parallel() // slow (real processes, timeouts): overlap with the rest
 	w := newWorld(t, "2026-11-21T10:30:00Z")
@@ -111,6 +111,7 @@ func TestGuaranteeNoLossUnderFaults(t *testing.T) {
 	mixedDocs(w)
 	w.faults.Set(0.2, 0, false)
 	w.faults.SetTimeoutRate(0.2)
+	w.faults.SetLostAnswerRate(0.1)
 	failures := 0
 	var got map[string]int
 	for round := 0; round < 30; round++ {
@@ -137,6 +138,7 @@ func TestGuaranteeNoLossUnderFaults(t *testing.T) {
 	}
 	w.faults.Set(0, 0, false)
 	w.faults.SetTimeoutRate(0)
+	w.faults.SetLostAnswerRate(0)
 	w.mustReconcile()
 	w.assertConverged("once the faults stopped")
 	if got := recorded(w); !sameCounts(got, wantRecorded) {
