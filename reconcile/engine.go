@@ -182,43 +182,52 @@ func (e *Engine) Plan(ctx context.Context, set *spec.Set, now time.Time) (*Plan,
 	obs, errs := e.Observe(ctx, set, st, now)
 	p := NewPlan(Input{Set: set, State: st, Observed: obs, ObserveErr: errs, Caps: e.Caps, Now: now, Lookahead: e.Lookahead})
 	p.Spec = SpecRef{Dir: set.Dir, Digest: Digest(set)}
-	e.checkStreams(ctx, set, p)
 	return p, nil
 }
 
-// checkStreams asks providers that can (StreamChecker) whether each stream
-// the plan creates a task for is set up to be recorded, once per stream,
-// and notes on the action what is missing, so `plan` warns before `apply`
-// fails.
-func (e *Engine) checkStreams(ctx context.Context, set *spec.Set, p *Plan) {
-	var provs map[string]providers.Provider
-	checked := map[string]string{}
+// CheckStreams asks providers that can (providers.StreamChecker) whether
+// each stream p creates a task for is set up to be recorded, once per
+// stream, and notes on the action what is missing, so `plan` warns before
+// `apply` fails. It is for plans shown to a person: the daemon does not
+// spend calls on it before a window opens on time.
+func (e *Engine) CheckStreams(ctx context.Context, set *spec.Set, p *Plan) {
+	e.defaults()
+	provs, _ := e.Providers(set)
+	x := e.executor(provs)
+	type check struct {
+		sc     providers.StreamChecker
+		stream spec.Stream
+		note   string
+	}
+	checks := map[string]*check{}
+	for _, a := range p.Actions {
+		if sc, ok := provs[a.Provider].(providers.StreamChecker); ok && a.Action == Create {
+			checks[a.Provider+" "+a.Stream.String()] = &check{sc: sc, stream: a.Stream}
+		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, x.Concurrency)
+	for _, c := range checks {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cctx, cancel := context.WithTimeout(ctx, x.CallTimeout)
+			defer cancel()
+			switch err := c.sc.CheckStream(cctx, c.stream); {
+			case err == nil || ctx.Err() != nil:
+			case providers.ClassOf(err) == providers.Permanent:
+				c.note = "will fail: " + err.Error()
+			default:
+				c.note = "could not check that the stream is set up to be recorded: " + err.Error()
+			}
+		}()
+	}
+	wg.Wait()
 	for i := range p.Actions {
 		a := &p.Actions[i]
-		if a.Action != Create || ctx.Err() != nil {
-			continue
-		}
-		if provs == nil {
-			provs, _ = e.Providers(set)
-		}
-		sc, ok := provs[a.Provider].(providers.StreamChecker)
-		if !ok {
-			continue
-		}
-		k := a.Provider + " " + a.Stream.String()
-		note, done := checked[k]
-		if !done {
-			switch err := sc.CheckStream(ctx, a.Stream); {
-			case err == nil:
-			case providers.ClassOf(err) == providers.Permanent:
-				note = "will fail: " + err.Error()
-			default:
-				note = "could not check that the stream is set up to be recorded: " + err.Error()
-			}
-			checked[k] = note
-		}
-		if note != "" {
-			a.Note = strings.TrimPrefix(a.Note+"; "+note, "; ")
+		if c := checks[a.Provider+" "+a.Stream.String()]; c != nil && c.note != "" && a.Action == Create {
+			a.Note = strings.TrimPrefix(a.Note+"; "+c.note, "; ")
 		}
 	}
 }

@@ -65,6 +65,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 				if p, err = e.eng.Plan(ctx, set, now); err != nil {
 					return &exitError{code: 1, err: err}
 				}
+				e.eng.CheckStreams(ctx, set, p)
 			}
 			if err := reconcile.WriteText(g.stdout, p); err != nil {
 				return err

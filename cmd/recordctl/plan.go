@@ -50,6 +50,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
+			e.eng.CheckStreams(context.Background(), set, p)
 			p.Spec.Digest = digest
 			if err := render(g.stdout, p); err != nil {
 				return err

@@ -446,3 +446,36 @@ func lineWith(text string, parts ...string) bool {
 	}
 	return false
 }
+
+// `recordctl plan` checks with the providers that each stream it would
+// start is set up to be recorded (Alibaba: a recording configuration;
+// Huawei: a COMMAND_RECORD rule) and says what is missing on the create.
+func TestCLIPlanWarnsAboutStreamsNotSetUp(t *testing.T) {
+	t.Parallel()
+	bin := recordctlBinary(t)
+	c := newCLIWorld(t)
+	dir := t.TempDir()
+	now := time.Now().Truncate(time.Minute)
+	open := window{now.Add(-time.Minute), now.Add(time.Hour)}
+	docs := providerDocs(c.srv, 20) +
+		recDoc("ali-bare", "ali", "{domain: bare.example.com, app: live, name: cli-bare}", "", open) +
+		recDoc("hw-bare", "hw", "{domain: bare.example.com, app: live, name: cli-bare}", "", open) +
+		recDoc("hw-ready", "hw", "{domain: push.example.com, app: live, name: cli-ready}", "", open)
+	if err := os.WriteFile(filepath.Join(dir, "docs.yaml"), []byte(docs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, bin, dir, "plan", dir, "--state", filepath.Join(dir, ".state", "s"))
+	if r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	out := string(r.stdout)
+	for _, want := range []string{"ali-bare@", "hw-bare@"} {
+		i := strings.Index(out, want)
+		if i < 0 || !strings.Contains(out[i:], "\n    note: will fail: ") {
+			t.Errorf("no warning under the create of %s:\n%s", want, out)
+		}
+	}
+	if i := strings.Index(out, "hw-ready@"); i < 0 || strings.HasPrefix(out[strings.Index(out[i:], "\n")+i+1:], "    note:") {
+		t.Errorf("a stream that is set up got a note:\n%s", out)
+	}
+}

@@ -2,6 +2,7 @@ package emulate_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -424,17 +425,18 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	return s[max(0, min(i, len(s)-1))]
 }
 
-// Planning a Huawei recording for a stream no COMMAND_RECORD rule covers
-// warns on the create (ListRecordRules at plan time), before apply fails;
-// once the rule exists the warning is gone.
+// Checking a plan's Huawei create for a stream no COMMAND_RECORD rule
+// covers (ListRecordRules, as `recordctl plan` does) warns on the create
+// before apply fails; once the rule exists the warning is gone.
 func TestHuaweiPlanWarnsWithoutCommandRule(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
 	w.write("rec.yaml", recDoc("desk", "hw", "{domain: norule.example.com, app: live, name: desk}", "",
 		win("2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z")))
 	p := w.plan()
-	if len(p.Actions) != 1 || p.Actions[0].Action != reconcile.Create {
-		t.Fatalf("plan %s, want one create", actions(p))
+	if len(p.Actions) != 1 || p.Actions[0].Action != reconcile.Create || p.Actions[0].Note != "" {
+		t.Fatalf("plan %s (note %q), want one create without checks", actions(p), p.Actions[0].Note)
 	}
+	w.eng.CheckStreams(context.Background(), w.load(), p)
 	var text bytes.Buffer
 	if err := reconcile.WriteText(&text, p); err != nil {
 		t.Fatal(err)
@@ -447,7 +449,9 @@ func TestHuaweiPlanWarnsWithoutCommandRule(t *testing.T) {
 		t.Fatal("planning sent a START")
 	}
 	w.huawei().AddRule("norule.example.com", "live", "*", "COMMAND_RECORD")
-	if p := w.plan(); len(p.Actions) != 1 || p.Actions[0].Note != "" {
+	p = w.plan()
+	w.eng.CheckStreams(context.Background(), w.load(), p)
+	if len(p.Actions) != 1 || p.Actions[0].Note != "" {
 		t.Fatalf("with the rule: %s note %q", actions(p), p.Actions[0].Note)
 	}
 }
