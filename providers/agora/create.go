@@ -76,6 +76,12 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 			// sid is unknown: adopt it as unaddressable.
 			return unaddressable(req, rid, uid, o.Mode), &providers.Error{Class: providers.AlreadyExists, Provider: "agora", Op: "start",
 				Code: strconv.Itoa(code), Message: "channel already recorded by recordctl's own recorder (uid " + uid + ") from an attempt whose answer was lost"}
+		case providers.OutcomeUnknown(err):
+			// A start may have acted without its answer reaching us: a bot
+			// under the other uid would record the channel twice. The
+			// engine retries with Resume, and this uid's 53 or 7 then shows
+			// whether the lost start is running.
+			return providers.Task{}, err
 		case code == codeUIDBusy || code == codeRepeatStart || providers.ClassOf(err) == providers.Retryable:
 			// 53: this uid already records the channel; 7 on a retried start:
 			// an earlier try's answer was lost; 5xx x4: the seed's recipe.

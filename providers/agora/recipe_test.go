@@ -280,3 +280,48 @@ func TestUnreachablePrimaryFailsOver(t *testing.T) {
 		t.Errorf("sleeps %v, want [1s 3s 6s]", got)
 	}
 }
+
+// A start whose answer is lost may have started a recorder. When the tries
+// after it fail with 5xx, switching to the backup uid (the seed's recipe for
+// plain 5xx) would put a second bot in the channel: Create returns an error
+// of unknown outcome instead, and the engine's retry (Resume) finds the
+// lost recorder through the primary uid's 53 and adopts it.
+func TestLostStartAnswerNeverSwitchesToBackupUID(t *testing.T) {
+	e := newEnv(t)
+	starts := 0
+	e.tap.after = func(h hit) {
+		switch {
+		case strings.HasSuffix(h.path, "/acquire") && starts == 0:
+			e.faults.SetLostAnswerRate(1) // the first start acts, its answer is lost
+		case strings.HasSuffix(h.path, "/start"):
+			starts++
+			if starts == 1 {
+				e.faults.SetLostAnswerRate(0)
+				e.emu.FailNextStarts(3) // and every retry of it gets a 5xx
+			}
+		}
+	}
+	rec := e.recording("lost", nil)
+	_, err := e.create(rec, nil)
+	if err == nil || !providers.OutcomeUnknown(err) {
+		t.Fatalf("Create = %v, want an error of unknown outcome", err)
+	}
+	for _, h := range e.tap.take() {
+		if strings.Contains(string(h.body), `"uid":"527842"`) {
+			t.Fatalf("the backup uid was tried (%s) while the lost start may be recording", h.path)
+		}
+	}
+	if n := len(e.emu.Sessions()); n != 1 {
+		t.Fatalf("%d sessions, want the lost one only", n)
+	}
+
+	now := e.clock.Now()
+	task, err := e.prov.Create(context.Background(), providers.CreateRequest{Key: "lost@" + now.Format(time.RFC3339),
+		Recording: rec, Stream: rec.Spec.Stream, Start: now, End: now.Add(time.Hour), Now: now, Resume: true})
+	if pe := classOf(t, err); pe.Class != providers.AlreadyExists || task.Handle["uid"] != "527841" {
+		t.Fatalf("resumed Create = %+v, %v; want the primary uid's recorder adopted", task, err)
+	}
+	if n := len(e.emu.Sessions()); n != 1 {
+		t.Fatalf("%d sessions after the resumed Create, want 1", n)
+	}
+}

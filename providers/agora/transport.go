@@ -87,10 +87,11 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 	n := len(p.endpoints.urls)
 	first := p.endpoints.first()
 	var last *providers.Error
+	lost := false // an attempt's answer never arrived: it may have acted
 	for k := 0; k < pol.attempts(n); k++ {
 		if k > 0 {
 			if err := p.sleep(ctx, pol.delay(k-1)); err != nil {
-				return nil, ctxErr(op, err, last)
+				return nil, unknownIf(lost, ctxErr(op, err, last))
 			}
 		}
 		idx := (first + k/2) % n
@@ -100,8 +101,9 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 		}
 		status, hdr, out, err := p.do(req)
 		if err != nil {
+			lost = true
 			if ctx.Err() != nil {
-				return nil, ctxErr(op, ctx.Err(), last)
+				return nil, unknownIf(lost, ctxErr(op, ctx.Err(), last))
 			}
 			last = &providers.Error{Class: providers.Retryable, Provider: spec.TypeAgora, Op: op,
 				Message: "cannot reach " + hostOf(p.endpoints.urls[idx]), Err: err}
@@ -119,7 +121,20 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 		p.endpoints.worked(idx) // the domain answered; the request itself was wrong
 		return nil, e
 	}
-	return nil, last
+	return nil, unknownIf(lost, last)
+}
+
+// unknownIf marks a retryable failure whose attempts include one without
+// an answer as of unknown outcome (no code: providers.OutcomeUnknown), even
+// when the last attempt got a clear 5xx: the lost one may have acted.
+func unknownIf(lost bool, e *providers.Error) *providers.Error {
+	if !lost || e == nil || e.Class != providers.Retryable || e.Code == "" {
+		return e
+	}
+	u := *e
+	u.Code, u.HTTP = "", 0
+	u.Message += " (an earlier attempt got no answer and may have acted)"
+	return &u
 }
 
 // newRequest builds a signed request: Basic auth (agora.md §2), JSON content

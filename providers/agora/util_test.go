@@ -135,7 +135,7 @@ func newEnv(t testing.TB) *env {
 	e.sleeps = &sleepRec{clock: e.clock}
 	e.emu = NewEmulator(providers.EmulatorConfig{Now: e.clock.Now, Faults: e.faults})
 	hs := e.emu.Handlers()
-	e.primary, e.fallback = httptest.NewServer(hs[0]), httptest.NewServer(hs[1])
+	e.primary, e.fallback = httptest.NewServer(e.faults.LoseAnswers(hs[0])), httptest.NewServer(e.faults.LoseAnswers(hs[1]))
 	t.Cleanup(e.primary.Close)
 	t.Cleanup(e.fallback.Close)
 	e.tap = &tap{names: map[string]string{
