@@ -49,6 +49,7 @@ type Faults struct {
 	latency   time.Duration // added to every request
 	throttle  bool          // answer every request with the throttling error
 	lost      float64       // probability that the service acts but its answer is lost
+	injected  int           // faults injected so far
 	rng       *rand.Rand
 }
 
@@ -89,11 +90,8 @@ func (f *Faults) LoseAnswers(h http.Handler) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		lose := f.lost > 0 && f.rng.Float64() < f.lost
-		f.mu.Unlock()
 		hj, ok := w.(http.Hijacker)
-		if !lose || !ok || strings.HasPrefix(r.URL.Path, "/_emulator") {
+		if !ok || strings.HasPrefix(r.URL.Path, "/_emulator") || !f.loseOne() {
 			h.ServeHTTP(w, r)
 			return
 		}
@@ -102,6 +100,25 @@ func (f *Faults) LoseAnswers(h http.Handler) http.Handler {
 			conn.Close()
 		}
 	})
+}
+
+// loseOne decides whether to lose this request's answer, and counts it.
+func (f *Faults) loseOne() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lose := f.lost > 0 && f.rng.Float64() < f.lost
+	if lose {
+		f.injected++
+	}
+	return lose
+}
+
+// Injected returns how many faults have been injected so far (tests check
+// that the injection reached the clients).
+func (f *Faults) Injected() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.injected
 }
 
 // discard is a ResponseWriter that throws the answer away.
@@ -128,30 +145,35 @@ func (f *Faults) Decide(r *http.Request) Fault {
 		return FaultNone
 	}
 	f.mu.Lock()
-	lat, rate, thr, to := f.latency, f.errorRate, f.throttle, f.timeouts
-	x, y := f.rng.Float64(), f.rng.Float64()
+	lat, fault := f.latency, FaultNone
+	switch x, y := f.rng.Float64(), f.rng.Float64(); {
+	case f.throttle:
+		fault = FaultThrottle
+	case x < f.timeouts:
+		fault = FaultTimeout
+	case y < f.errorRate:
+		fault = FaultError
+	}
+	if fault != FaultNone {
+		f.injected++
+	}
 	f.mu.Unlock()
-	if lat > 0 {
-		t := time.NewTimer(lat)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-		}
+	wait(r, lat)
+	if fault == FaultTimeout {
+		wait(r, 30*time.Second)
 	}
-	switch {
-	case thr:
-		return FaultThrottle
-	case x < to:
-		t := time.NewTimer(30 * time.Second)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-		}
-		return FaultTimeout
-	case y < rate:
-		return FaultError
+	return fault
+}
+
+// wait sleeps d or until r's caller goes away.
+func wait(r *http.Request, d time.Duration) {
+	if d <= 0 {
+		return
 	}
-	return FaultNone
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
 }

@@ -40,6 +40,9 @@ func TestLoseAnswers(t *testing.T) {
 	if n := served.Load(); n != 2 {
 		t.Fatalf("served %d requests, want 2: the lost one must still be carried out", n)
 	}
+	if n := f.Injected(); n != 1 {
+		t.Fatalf("Injected() = %d, want 1", n)
+	}
 	if body, err := post("/_emulator/tasks"); err != nil || body != "done" {
 		t.Fatalf("admin API affected: %q %v", body, err)
 	}
