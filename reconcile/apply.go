@@ -339,7 +339,10 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 		}
 		var e error
 		task, e = prov.Create(ctx, req)
-		if providers.OutcomeUnknown(e) {
+		// A lost answer may hide a created task, and so may a 5xx: where
+		// the provider can list, looking first costs one List per retry
+		// and rules out a task billed twice. Throttling never acted.
+		if providers.OutcomeUnknown(e) || canList && providers.ClassOf(e) == providers.Retryable {
 			req.Resume = true
 		}
 		return e

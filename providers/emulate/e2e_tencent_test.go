@@ -370,3 +370,23 @@ func TestTencentCreateRightAfterPushIsRetried(t *testing.T) {
 	}
 	w.assertConverged("after the retry")
 }
+
+// A CreateRecordTask answered with InternalError although the task was
+// created: the retry lists first (Tencent can list) and adopts the task
+// instead of creating a second one.
+func TestTencentCreateThatFailedAfterActingIsNotDuplicated(t *testing.T) {
+	w := newWorld(t, "2026-11-21T10:30:00Z")
+	w.write("tencent.yaml", recDoc("sport", "tc", tcStreamYAML("sport"), "", win("2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z")))
+	w.tencent().FailAfterNext("CreateRecordTask", tencent.CodeInternalError)
+	_, res := w.mustReconcile()
+	if res.Created+res.Adopted != 1 {
+		t.Fatalf("created %d, adopted %d; want the one task", res.Created, res.Adopted)
+	}
+	if n := w.tencent().Calls()["CreateRecordTask"]; n != 1 {
+		t.Fatalf("%d CreateRecordTask calls; the retry should have found the task instead", n)
+	}
+	if got := liveTencent(w.tencent()); len(got) != 1 {
+		t.Fatalf("live tasks %v, want one", taskSet(got))
+	}
+	w.assertConverged("after the adoption")
+}

@@ -18,6 +18,7 @@ POST /_emulator/tasks                  inject a task created "by someone else":
                                        {"stream":{"domain":..,"app":..,"name":..},"startTime":RFC3339,"endTime":RFC3339}
 GET  /_emulator/calls                  request counts per X-TC-Action
 POST /_emulator/fail?action=A&code=C   answer the next request for action A (any if empty) with error code C
+                                       (&after=1: carry the request out first, then answer with C)
 POST /_emulator/push?stream=D/A/N     stream D/A/N starts pushing now: for 3 s a task
                                        that would record it at once fails with InternalError
 POST /_emulator/config                 {"pageSize":n,"rateLimit":rps,"vodActive":bool} (each optional)
@@ -52,7 +53,11 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "code is required", http.StatusBadRequest)
 			return
 		}
-		e.FailNext(r.URL.Query().Get("action"), code)
+		if r.URL.Query().Get("after") != "" {
+			e.FailAfterNext(r.URL.Query().Get("action"), code)
+		} else {
+			e.FailNext(r.URL.Query().Get("action"), code)
+		}
 		w.WriteHeader(http.StatusNoContent)
 	case path == "/push" && r.Method == http.MethodPost:
 		parts := strings.Split(r.URL.Query().Get("stream"), "/")

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
@@ -91,7 +92,7 @@ func (e *Emulator) serveAPI(r *http.Request) (map[string]any, *apiErr) {
 	if region := r.Header.Get("X-TC-Region"); !knownRegion(region) {
 		return nil, errf(CodeUnsupportedRegion, "The region `%s` is not supported by this API.", region)
 	}
-	if code := e.popFailure(action); code != "" {
+	if code := popFailure(&e.mu, e.failNext, action); code != "" {
 		return nil, errf(code, "%s", messageFor(code))
 	}
 	p, aerr := parseParams(body)
@@ -99,8 +100,12 @@ func (e *Emulator) serveAPI(r *http.Request) (map[string]any, *apiErr) {
 		return nil, aerr
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return handler(e, p)
+	resp, aerr := handler(e, p)
+	e.mu.Unlock()
+	if code := popFailure(&e.mu, e.failAfter, action); code != "" && aerr == nil {
+		return nil, errf(code, "%s", messageFor(code))
+	}
+	return resp, aerr
 }
 
 func throttled(action string) *apiErr {
@@ -194,12 +199,13 @@ func knownRegion(r string) bool {
 	return false
 }
 
-func (e *Emulator) popFailure(action string) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+// popFailure takes the next forced code for action (or for any action) from queues.
+func popFailure(mu *sync.Mutex, queues map[string][]string, action string) string {
+	mu.Lock()
+	defer mu.Unlock()
 	for _, key := range []string{action, ""} {
-		if q := e.failNext[key]; len(q) > 0 {
-			e.failNext[key] = q[1:]
+		if q := queues[key]; len(q) > 0 {
+			queues[key] = q[1:]
 			return q[0]
 		}
 	}

@@ -70,6 +70,7 @@ type Emulator struct {
 	buckets   map[string]*bucket
 	calls     map[string]int
 	failNext  map[string][]string
+	failAfter map[string][]string // like failNext, but the request is carried out first
 	vodActive bool
 	pushes    map[spec.Stream]time.Time // when each stream last started pushing
 }
@@ -88,6 +89,7 @@ func NewEmulator(cfg providers.EmulatorConfig) *Emulator {
 		buckets:   map[string]*bucket{},
 		calls:     map[string]int{},
 		failNext:  map[string][]string{},
+		failAfter: map[string][]string{},
 		vodActive: true,
 		pushes:    map[spec.Stream]time.Time{},
 	}
@@ -178,6 +180,15 @@ func (e *Emulator) FailNext(action, code string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.failNext[action] = append(e.failNext[action], code)
+}
+
+// FailAfterNext carries out the next request for action (any if empty)
+// and then answers it with error code instead of its result: a 5xx that
+// hides a task the service did create.
+func (e *Emulator) FailAfterNext(action, code string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failAfter[action] = append(e.failAfter[action], code)
 }
 
 // Push records that s starts pushing now (emulator clock). A

@@ -285,3 +285,21 @@ func TestEmulatorPushSettle(t *testing.T) {
 		t.Fatalf("%d tasks, want 3 (the failed attempt created none)", n)
 	}
 }
+
+// TestEmulatorFailAfter: /_emulator/fail?after=1 carries the request out
+// and then answers with the error (a 5xx that hides a created task).
+func TestEmulatorFailAfter(t *testing.T) {
+	f := newFixture(t)
+	resp, err := http.Post(f.srv.URL+"/_emulator/fail?action=CreateRecordTask&code=InternalError&after=1", "", nil)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("admin fail: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	_, err = f.c.Create(context.Background(), createReq(news, t0.Add(time.Hour), t0.Add(2*time.Hour)))
+	if pe := asProviderError(t, err); pe.Code != CodeInternalError {
+		t.Fatalf("create: %v, want InternalError", err)
+	}
+	if tasks := f.emu.Tasks(); len(tasks) != 1 || !tasks[0].StartTime.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("tasks %+v, want the one the failed create made", tasks)
+	}
+}
