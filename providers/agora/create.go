@@ -43,6 +43,11 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		}
 	}
 	uids := o.uidOrder(req.Previous)
+	if req.Resume && p.takeLostUID(req.Key) == uids[1] {
+		// The lost start was under the other uid (after the switch): ask
+		// that uid first, so its 53 finds the recorder.
+		uids[0], uids[1] = uids[1], uids[0]
+	}
 	ui, switched := 0, false
 	var last error
 	for round := 0; round < maxAcquires; round++ {
@@ -81,6 +86,9 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 			// under the other uid would record the channel twice. The
 			// engine retries with Resume, and this uid's 53 or 7 then shows
 			// whether the lost start is running.
+			p.mu.Lock()
+			p.lostUID[req.Key] = uid
+			p.mu.Unlock()
 			return providers.Task{}, err
 		case code == codeUIDBusy || code == codeRepeatStart || providers.ClassOf(err) == providers.Retryable:
 			// 53: this uid already records the channel; 7 on a retried start:
@@ -100,6 +108,15 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		}
 	}
 	return providers.Task{}, last
+}
+
+// takeLostUID returns and forgets the uid of key's lost start, if any.
+func (p *Provider) takeLostUID(key string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	uid := p.lostUID[key]
+	delete(p.lostUID, key)
+	return uid
 }
 
 // unaddressable is a recorder known to run (uid, channel) whose sid was lost

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
@@ -47,6 +48,11 @@ type Provider struct {
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
 	red       redactor
+
+	mu sync.Mutex
+	// lostUID holds, by window piece (CreateRequest.Key), the uid of a start
+	// whose answer was lost, so that the resumed Create asks that uid first.
+	lostUID map[string]string
 }
 
 // New builds the provider from its document, resolving the customer
@@ -78,6 +84,7 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 	pr := &Provider{
 		name: p.Name(), appID: p.Spec.AppID, custID: id, custSec: sec,
 		client: opts.Client(), userAgent: ua, now: opts.Clock(), sleep: opts.Sleeper(),
+		lostUID: map[string]string{},
 	}
 	pr.endpoints = &endpoints{urls: clean, now: pr.now}
 	pr.red.add(id)

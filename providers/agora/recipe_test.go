@@ -325,3 +325,45 @@ func TestLostStartAnswerNeverSwitchesToBackupUID(t *testing.T) {
 		t.Fatalf("%d sessions after the resumed Create, want 1", n)
 	}
 }
+
+// The same after the switch: the primary fails with 5xx four times, the
+// backup's start answer is lost and its retries get 5xx. The resumed
+// Create asks the backup uid first, whose 53 adopts the lost recorder,
+// instead of starting the primary beside it.
+func TestLostBackupStartIsFoundOnResume(t *testing.T) {
+	e := newEnv(t)
+	e.emu.FailNextStarts(4)
+	acquires, starts := 0, 0
+	e.tap.after = func(h hit) {
+		switch {
+		case strings.HasSuffix(h.path, "/acquire"):
+			if acquires++; acquires == 2 {
+				e.faults.SetLostAnswerRate(1) // the backup's first start acts, its answer is lost
+			}
+		case strings.HasSuffix(h.path, "/start"):
+			if starts++; starts == 5 {
+				e.faults.SetLostAnswerRate(0)
+				e.emu.FailNextStarts(3)
+			}
+		}
+	}
+	rec := e.recording("lost-backup", nil)
+	now := e.clock.Now()
+	req := providers.CreateRequest{Key: "lost-backup@" + now.Format(time.RFC3339),
+		Recording: rec, Stream: rec.Spec.Stream, Start: now, End: now.Add(time.Hour), Now: now}
+	if _, err := e.prov.Create(context.Background(), req); err == nil || !providers.OutcomeUnknown(err) {
+		t.Fatalf("Create = %v, want an error of unknown outcome", err)
+	}
+	if s := e.emu.Sessions(); len(s) != 1 || s[0].UID != "527842" {
+		t.Fatalf("sessions %+v, want the backup's lost one", s)
+	}
+	e.tap.after = nil
+	req.Resume = true
+	task, err := e.prov.Create(context.Background(), req)
+	if pe := classOf(t, err); pe.Class != providers.AlreadyExists || task.Handle["uid"] != "527842" {
+		t.Fatalf("resumed Create = %+v, %v; want the backup uid's recorder adopted", task, err)
+	}
+	if n := len(e.emu.Sessions()); n != 1 {
+		t.Fatalf("%d sessions after the resumed Create, want 1", n)
+	}
+}
