@@ -56,6 +56,9 @@ type Error struct {
 	RetryAfter time.Duration
 	RequestID  string
 	Err        error // underlying transport error, if any
+	// MayHaveActed: an attempt behind this error got no answer, so the
+	// provider may have carried it out whatever Code says (OutcomeUnknown).
+	MayHaveActed bool
 }
 
 func (e *Error) Error() string {
@@ -114,12 +117,12 @@ func RetryAfter(err error) time.Duration {
 
 // OutcomeUnknown reports whether err leaves open if the provider acted: a
 // retryable failure without the provider's own error code (timeout, lost
-// connection, a gateway's bare 5xx). Retrying a create after it can make a
-// second task; look first where the provider can list.
+// connection, a gateway's bare 5xx), or one marked MayHaveActed. Retrying a
+// create after it can make a second task; look first where the provider can list.
 func OutcomeUnknown(err error) bool {
 	if err == nil || ClassOf(err) != Retryable {
 		return false
 	}
 	var pe *Error
-	return !errors.As(err, &pe) || pe.Code == ""
+	return !errors.As(err, &pe) || pe.Code == "" || pe.MayHaveActed
 }

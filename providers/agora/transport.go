@@ -125,14 +125,14 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 }
 
 // unknownIf marks a retryable failure whose attempts include one without
-// an answer as of unknown outcome (no code: providers.OutcomeUnknown), even
-// when the last attempt got a clear 5xx: the lost one may have acted.
+// an answer as MayHaveActed (providers.OutcomeUnknown), even when the last
+// attempt got a clear 5xx: the lost one may have acted.
 func unknownIf(lost bool, e *providers.Error) *providers.Error {
-	if !lost || e == nil || e.Class != providers.Retryable || e.Code == "" {
+	if !lost || e == nil || e.Class != providers.Retryable {
 		return e
 	}
 	u := *e
-	u.Code, u.HTTP = "", 0
+	u.MayHaveActed = true
 	u.Message += " (an earlier attempt got no answer and may have acted)"
 	return &u
 }
