@@ -3,6 +3,7 @@ package agora
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"net/http"
 	"sort"
 	"sync"
@@ -171,11 +172,7 @@ func (e *Emulator) Sessions() []Session {
 func (e *Emulator) Calls() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.calls))
-	for k, v := range e.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(e.calls)
 }
 
 // ListenerCalls returns the number of API requests each listener received.

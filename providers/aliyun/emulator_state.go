@@ -2,6 +2,7 @@ package aliyun
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -144,9 +145,5 @@ func (e *Emulator) Calls(op string) int {
 func (e *Emulator) CallCounts() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.calls))
-	for k, v := range e.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(e.calls)
 }

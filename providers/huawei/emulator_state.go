@@ -2,6 +2,7 @@ package huawei
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/recordctl/recordctl/spec"
@@ -136,9 +137,5 @@ func (e *Emulator) Calls(op string) int {
 func (e *Emulator) CallCounts() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.calls))
-	for k, v := range e.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(e.calls)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"maps"
 	"net/http"
 	"sort"
 	"sync"
@@ -143,11 +144,7 @@ func (e *Emulator) Task(id string) (EmuTask, bool) {
 func (e *Emulator) Calls() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.calls))
-	for k, v := range e.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(e.calls)
 }
 
 // SetPageSize sets DescribeRecordTask's page size (n < 1 means 1).
