@@ -17,11 +17,8 @@ import (
 	"github.com/recordctl/recordctl/spec"
 )
 
-// Store is what the executor needs of a state store.
-type Store interface {
-	Snapshot() *state.State
-	Update(func(*state.State)) error
-}
+// Store is the state store contract (see state.Store).
+type Store = state.Store
 
 // ErrCrashed is returned when a test hook simulated a crash mid-apply.
 var ErrCrashed = errors.New("simulated crash")
@@ -132,12 +129,14 @@ func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, 
 		for _, id := range p.Forget {
 			ids[id] = true
 		}
-		if err := x.Store.Update(func(st *state.State) {
-			for _, r := range st.Records {
-				if ids[r.ID] && r.Phase.Live() {
+		if err := x.Store.Update(ctx, func(tx *state.Tx) error {
+			for id := range ids {
+				if r := tx.Get(id); r != nil && r.Phase.Live() {
 					r.Phase, r.Intent, r.Updated = state.Done, "", now
+					tx.Put(r)
 				}
 			}
+			return nil
 		}); err != nil {
 			return res, err
 		}
@@ -262,14 +261,15 @@ func (x *Executor) do(ctx context.Context, recs map[string]*spec.Recording, a Ac
 func (x *Executor) adopt(a Action) Outcome {
 	o := Outcome{Action: a, Result: "adopted", Task: a.Found}
 	now := x.Now()
-	o.Err = x.Store.Update(func(st *state.State) {
-		r := st.Find(a.Record)
+	o.Err = x.Store.Update(context.Background(), func(tx *state.Tx) error {
+		r := tx.Get(a.Record)
 		if r == nil || !r.Phase.Live() {
 			r = newRecord(a, now)
-			st.Records = append(st.Records, r)
 		}
 		t := *a.Found
 		r.Task, r.Phase, r.Intent, r.Reason, r.Updated = &t, state.Active, "", "adopted", now
+		tx.Put(r)
+		return nil
 	})
 	if o.Err != nil {
 		o.Result = "failed"
@@ -303,18 +303,20 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 	// record and adopts what the provider holds instead of creating twice.
 	var id string
 	resume := false
-	err := x.Store.Update(func(st *state.State) {
-		if old := st.Find(a.Record); old != nil && old.Phase.Live() && old.Task != nil && a.Found != nil {
+	err := x.Store.Update(ctx, func(tx *state.Tx) error {
+		if old := tx.Get(a.Record); old != nil && old.Phase.Live() && old.Task != nil && a.Found != nil {
 			old.Phase, old.Intent, old.Reason, old.Updated = state.Done, "", "replaced: "+a.Reason, now
+			tx.Put(old)
 		}
-		r := st.Find(a.Record)
+		r := tx.Get(a.Record)
 		if r == nil || !r.Phase.Live() || r.Task != nil {
 			r = newRecord(a, now)
-			st.Records = append(st.Records, r)
 		}
 		resume = r.Phase == state.Pending && r.Intent == "create" // an earlier attempt's outcome is unknown
 		r.Phase, r.Intent, r.Start, r.End, r.Stream, r.Updated = state.Pending, "create", a.Piece.Start, a.Piece.End, a.Stream, now
 		id = r.ID
+		tx.Put(r)
+		return nil
 	})
 	if err != nil {
 		o.Result, o.Err = "failed", err
@@ -366,8 +368,12 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 	default:
 		o.Result, o.Err = "failed", err
 	}
-	uerr := x.Store.Update(func(st *state.State) {
-		r := st.Find(id)
+	uerr := x.Store.Update(context.WithoutCancel(ctx), func(tx *state.Tx) error {
+		r := tx.Get(id)
+		if r == nil {
+			return fmt.Errorf("state record %s vanished during the create", id)
+		}
+		defer tx.Put(r)
 		r.Intent, r.Updated = "", now
 		switch o.Result {
 		case "created", "adopted":
@@ -386,6 +392,7 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 				r.Phase, r.Reason = state.Failed, o.Err.Error()
 			}
 		}
+		return nil
 	})
 	if uerr != nil && o.Err == nil {
 		o.Result, o.Err = "failed", uerr
@@ -397,11 +404,13 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 func (x *Executor) end(ctx context.Context, prov providers.Provider, a Action) Outcome {
 	o := Outcome{Action: a}
 	var task providers.Task
-	if err := x.Store.Update(func(st *state.State) {
-		if r := st.Find(a.Record); r != nil && r.Task != nil {
+	if err := x.Store.Update(ctx, func(tx *state.Tx) error {
+		if r := tx.Get(a.Record); r != nil && r.Task != nil {
 			r.Intent, r.Updated = string(a.Action), x.Now()
 			task = *r.Task
+			tx.Put(r)
 		}
+		return nil
 	}); err != nil {
 		o.Result, o.Err = "failed", err
 		return o
@@ -437,18 +446,20 @@ func (x *Executor) end(ctx context.Context, prov providers.Provider, a Action) O
 		o.Result = "stopped"
 	}
 	now := x.Now()
-	uerr := x.Store.Update(func(st *state.State) {
-		r := st.Find(a.Record)
+	uerr := x.Store.Update(context.WithoutCancel(ctx), func(tx *state.Tx) error {
+		r := tx.Get(a.Record)
 		if r == nil {
-			return
+			return nil
 		}
+		defer tx.Put(r)
 		r.Intent, r.Updated = "", now
 		if err != nil {
 			r.Reason = err.Error()
-			return
+			return nil
 		}
 		t := task
 		r.Task, r.Phase, r.Reason = &t, state.Done, string(a.Action)+": "+a.Reason
+		return nil
 	})
 	if uerr != nil && o.Err == nil {
 		o.Result, o.Err = "failed", uerr
@@ -502,7 +513,11 @@ func Backoff(attempt int) time.Duration {
 // duplicate the task.
 func (x *Executor) findCreated(ctx context.Context, prov providers.Provider, a Action) (providers.Task, bool, error) {
 	owned := map[string]bool{}
-	for _, r := range x.Store.Snapshot().Live() {
+	st, err := x.Store.Snapshot(ctx)
+	if err != nil {
+		return providers.Task{}, false, err
+	}
+	for _, r := range st.Live() {
 		if r.Task != nil {
 			owned[r.Task.ID] = true
 		}

@@ -178,7 +178,10 @@ func (e *Engine) Plan(ctx context.Context, set *spec.Set, now time.Time) (*Plan,
 	if err := CheckLookahead(set, e.Caps, e.Lookahead); err != nil {
 		return nil, err
 	}
-	st := e.Store.Snapshot()
+	st, err := e.Store.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
 	obs, errs := e.Observe(ctx, set, st, now)
 	p := NewPlan(Input{Set: set, State: st, Observed: obs, ObserveErr: errs, Caps: e.Caps, Now: now, Lookahead: e.Lookahead})
 	p.Spec = SpecRef{Dir: set.Dir, Digest: Digest(set)}
@@ -235,7 +238,10 @@ func (e *Engine) CheckStreams(ctx context.Context, set *spec.Set, p *Plan) {
 // Apply carries out p. A plan made against another state serial is refused.
 func (e *Engine) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, error) {
 	e.defaults()
-	st := e.Store.Snapshot()
+	st, err := e.Store.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if st.Lineage != p.State.Lineage || st.Serial != p.State.Serial {
 		return nil, fmt.Errorf("the plan is stale: it was made against state %s serial %d, the state is now %s serial %d; run plan again",
 			orNone(p.State.Lineage), p.State.Serial, orNone(st.Lineage), st.Serial)
@@ -262,7 +268,11 @@ func (e *Engine) Reassert(ctx context.Context, set *spec.Set, now time.Time, ski
 	provs, _ := e.Providers(set)
 	x := e.executor(provs)
 	var outs []Outcome
-	for _, r := range e.Store.Snapshot().Live() {
+	st, err := e.Store.Snapshot(ctx)
+	if err != nil {
+		return []Outcome{{Result: "failed", Err: err}}
+	}
+	for _, r := range st.Live() {
 		ra, ok := provs[r.Provider].(providers.Reasserter)
 		if !ok || r.Phase != state.Active || r.Task == nil || skip[r.Key] || now.Before(r.Start) || !now.Before(r.End) {
 			continue
@@ -288,8 +298,8 @@ func (e *Engine) Reassert(ctx context.Context, set *spec.Set, now time.Time, ski
 		}
 		if o.Result == "restarted" || o.Result == "waiting" {
 			id := r.ID
-			_ = e.Store.Update(func(st *state.State) {
-				if rr := st.Find(id); rr != nil {
+			_ = e.Store.Update(ctx, func(tx *state.Tx) error {
+				if rr := tx.Get(id); rr != nil {
 					rr.Updated = e.Now()
 					if o.Result == "waiting" {
 						rr.Reason = "stream dropped: waiting for it to be pushed again"
@@ -297,7 +307,9 @@ func (e *Engine) Reassert(ctx context.Context, set *spec.Set, now time.Time, ski
 						tt := t
 						rr.Task, rr.Reason = &tt, "restarted after the stream dropped"
 					}
+					tx.Put(rr)
 				}
+				return nil
 			})
 			e.Log.Warn("stream dropped mid-window: the recording had ended; the gap is not recorded", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "stream", r.Stream.String(), "result", o.Result)
 		} else if o.Result == "failed" {
@@ -341,9 +353,10 @@ func (e *Engine) Finish(ctx context.Context, set *spec.Set, now time.Time, res *
 		}
 	}
 	cut := now.Add(-7 * 24 * time.Hour)
-	_ = e.Store.Update(func(st *state.State) {
-		st.LastReconcile = now
-		st.Prune(cut)
+	_ = e.Store.Update(ctx, func(tx *state.Tx) error {
+		tx.SetLastReconcile(now)
+		tx.Prune(cut)
+		return nil
 	})
 }
 

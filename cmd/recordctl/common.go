@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,15 +27,6 @@ func (g *globals) loadSpec(dir string) (*spec.Set, error) {
 		set.Dir = abs
 	}
 	return set, nil
-}
-
-// readOnly is a state store for plan: it reads without the writer's lock
-// (writes are atomic renames) and refuses to write.
-type readOnly struct{ st *state.State }
-
-func (r readOnly) Snapshot() *state.State { return r.st.Clone() }
-func (r readOnly) Update(func(*state.State)) error {
-	return errors.New("state is read-only in plan")
 }
 
 // env is what a command needs to talk to providers.
@@ -89,7 +79,7 @@ func (g *globals) setup(set *spec.Set, write bool, lookahead time.Duration) (*en
 			e.close()
 			return nil, err
 		}
-		store = readOnly{st}
+		store = state.ReadOnly{St: st}
 	}
 	e.eng = &reconcile.Engine{Store: store, Lookahead: lookahead, Log: g.logger(),
 		Options: providers.Options{UserAgent: userAgent()}}

@@ -29,7 +29,7 @@ const agoraKey = "interviews@2026-11-21T10:00:00Z"
 // record returns the state record of key, live or not (the latest one).
 func (w *world) record(key string) *state.Record {
 	var out *state.Record
-	for _, r := range w.store.Snapshot().Records {
+	for _, r := range w.snapshot().Records {
 		if r.Key == key {
 			out = r
 		}

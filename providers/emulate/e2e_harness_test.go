@@ -336,7 +336,7 @@ func (w *world) agora() *agora.Emulator     { return w.srv.Emulators["agora"].(*
 // live returns the state's live records, by key.
 func (w *world) live() map[string]*state.Record {
 	out := map[string]*state.Record{}
-	for _, r := range w.store.Snapshot().Live() {
+	for _, r := range w.snapshot().Live() {
 		if out[r.Key] != nil {
 			w.t.Fatalf("state holds two live records for %s", r.Key)
 		}
@@ -409,4 +409,13 @@ func assertNoSecrets(t *testing.T, what string, text []byte) {
 			t.Errorf("%s contains the secret value %q: ...%s...", what, s, text[lo:hi])
 		}
 	}
+}
+
+// snapshot is the durable state of the world's store.
+func (w *world) snapshot() *state.State {
+	st, err := w.store.Snapshot(context.Background())
+	if err != nil {
+		w.t.Fatalf("state snapshot: %v", err)
+	}
+	return st
 }

@@ -315,7 +315,7 @@ func TestTencentUnmanagedTaskIsListedAndUntouched(t *testing.T) {
 	if !ok || got.Deleted || !got.Stopped.IsZero() || got.Status != providers.StatusScheduled {
 		t.Fatalf("unmanaged task was touched: %+v", got)
 	}
-	for _, r := range w.store.Snapshot().Records {
+	for _, r := range w.snapshot().Records {
 		if r.Task != nil && r.Task.ID == foreign.TaskID {
 			t.Fatalf("the unmanaged task entered the state: %+v", r)
 		}

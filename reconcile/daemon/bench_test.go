@@ -236,7 +236,13 @@ func seedFleet(b *testing.B, h *harness) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Update(func(s *state.State) { s.Records = recs; s.LastReconcile = now }); err != nil {
+	if err := st.Update(context.Background(), func(tx *state.Tx) error {
+		for _, r := range recs {
+			tx.Put(r)
+		}
+		tx.SetLastReconcile(now)
+		return nil
+	}); err != nil {
 		b.Fatal(err)
 	}
 }

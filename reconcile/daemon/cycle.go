@@ -42,7 +42,11 @@ func (d *Daemon) cycle(ctx context.Context, trigger string) error {
 			rep.Err = err
 			return
 		}
-		st := d.eng.Store.Snapshot()
+		st, err := d.eng.Store.Snapshot(ctx)
+		if err != nil {
+			rep.Err = err
+			return
+		}
 		var oerrs map[string]error
 		obs, oerrs = d.eng.Observe(ctx, set, st, now)
 		if ctx.Err() != nil {
@@ -96,7 +100,7 @@ func (d *Daemon) finish(ctx context.Context, trigger string, set *spec.Set, now 
 		cancel()
 		return
 	}
-	if err := d.eng.Store.Update(func(st *state.State) { st.LastReconcile = now }); err != nil {
+	if err := d.eng.Store.Update(ctx, func(tx *state.Tx) error { tx.SetLastReconcile(now); return nil }); err != nil {
 		res.Err = multierror.Append(res.Err, err)
 	}
 }
@@ -216,7 +220,11 @@ func (d *Daemon) record(rep *Report, obs map[string][]providers.Task) {
 func (d *Daemon) setTaskGauge(obs map[string][]providers.Task) {
 	status := observedStatus(obs)
 	counts := map[string]int{}
-	for _, r := range d.eng.Store.Snapshot().Live() {
+	st, err := d.eng.Store.Snapshot(context.Background())
+	if err != nil {
+		return
+	}
+	for _, r := range st.Live() {
 		s := string(r.Phase)
 		if r.Task != nil {
 			if o, ok := status[r.Task.ID]; ok && o != providers.StatusUnknown && o != "" {

@@ -3,6 +3,7 @@ package state
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,17 +27,12 @@ type Local struct {
 	path string
 	lock *os.File
 
-	mu  sync.Mutex // guards st, gen and saved
-	st  *State
-	gen uint64 // bumped on every Update
-	// saved holds the last durable copy of every record (shallow), by ID:
-	// comparing against it finds what an Update changed.
-	saved map[string]Record
+	mu sync.Mutex // guards st
+	st *State
 
-	saveMu   sync.Mutex // serialises writes; waiters share one fsync (group commit)
-	savedGen uint64
-	journal  *os.File
-	entries  int // journal lines since the last snapshot
+	saveMu  sync.Mutex // serialises writes
+	journal *os.File
+	entries int // journal lines since the last snapshot
 }
 
 // ErrLocked is returned when another process holds the state lock.
@@ -116,10 +112,7 @@ func Open(path string) (*Local, error) {
 		lf.Close()
 		return nil, err
 	}
-	l := &Local{path: path, lock: lf, st: st, saved: map[string]Record{}}
-	for _, r := range st.Records {
-		l.saved[r.ID] = *r
-	}
+	l := &Local{path: path, lock: lf, st: st}
 	// Fold a journal left by a previous process into a fresh snapshot.
 	if err := l.compact(); err != nil {
 		lf.Close()
@@ -238,70 +231,55 @@ func replay(path string, st *State) error {
 	return nil
 }
 
-// Snapshot returns a copy of the current state.
-func (l *Local) Snapshot() *State {
+// Snapshot returns a copy of the durable state.
+func (l *Local) Snapshot(ctx context.Context) (*State, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.st.Clone()
+	return l.st.Clone(), nil
 }
 
-// Update applies fn to the state and makes the result durable before
-// returning. Concurrent callers share one journal append and fsync.
-func (l *Local) Update(fn func(*State)) error {
-	l.mu.Lock()
-	fn(l.st)
-	l.gen++
-	my := l.gen
-	l.mu.Unlock()
-
+// Update runs fn over the state and appends what it changed to the
+// journal (fsync) before the change reaches memory.
+func (l *Local) Update(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	l.saveMu.Lock()
 	defer l.saveMu.Unlock()
-	if l.savedGen >= my {
-		return nil // a later write already covered this change
-	}
 	l.mu.Lock()
-	if l.st.Lineage == "" {
-		l.st.Lineage = NewID()
+	tx := NewTx(l.st)
+	err := fn(tx)
+	lineage, serial, n := l.st.Lineage, l.st.Serial, len(l.st.Records)
+	l.mu.Unlock()
+	if err != nil {
+		return err
 	}
-	if l.st.Version == 0 {
-		l.st.Version = 1
+	c := tx.Changes()
+	if c.Empty() {
+		return nil
 	}
-	l.st.Serial++
-	gen := l.gen
-	e := entry{Serial: l.st.Serial, Lineage: l.st.Lineage}
-	if !l.st.LastReconcile.IsZero() {
-		b, _ := l.st.LastReconcile.MarshalText()
+	if lineage == "" {
+		lineage = NewID()
+	}
+	e := entry{Serial: serial + 1, Lineage: lineage, Put: c.Put, Drop: c.Drop}
+	if c.LastReconcile != nil {
+		b, _ := c.LastReconcile.MarshalText()
 		e.Last = string(b)
 	}
-	live := make(map[string]bool, len(l.st.Records))
-	for _, r := range l.st.Records {
-		live[r.ID] = true
-		if old, ok := l.saved[r.ID]; !ok || old != *r {
-			rc := *r
-			e.Put = append(e.Put, &rc)
-		}
-	}
-	for id := range l.saved {
-		if !live[id] {
-			e.Drop = append(e.Drop, id)
-		}
-	}
 	line, err := json.Marshal(e)
-	n := len(l.st.Records)
-	l.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
 	if err := l.append(append(line, '\n')); err != nil {
 		return err
 	}
-	for _, r := range e.Put {
-		l.saved[r.ID] = *r
+	l.mu.Lock()
+	l.st.Apply(c)
+	l.st.Serial, l.st.Lineage = e.Serial, lineage
+	if l.st.Version == 0 {
+		l.st.Version = 1
 	}
-	for _, id := range e.Drop {
-		delete(l.saved, id)
-	}
-	l.savedGen = gen
+	l.mu.Unlock()
 	if l.entries > max(256, n) {
 		return l.compact()
 	}

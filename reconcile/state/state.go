@@ -64,6 +64,8 @@ type State struct {
 	// LastReconcile is when a reconcile last completed (for missed-window reports).
 	LastReconcile time.Time `json:"last_reconcile,omitempty"`
 	Records       []*Record `json:"records"`
+
+	idx map[string]int // record index by ID, built on demand
 }
 
 // NewID returns a random identifier for records and lineages.
@@ -76,6 +78,7 @@ func NewID() string {
 // Clone returns a deep-enough copy (records are copied; their tasks shared read-only).
 func (s *State) Clone() *State {
 	c := *s
+	c.idx = nil
 	c.Records = make([]*Record, len(s.Records))
 	for i, r := range s.Records {
 		rc := *r
@@ -86,10 +89,9 @@ func (s *State) Clone() *State {
 
 // Find returns the record with id, or nil.
 func (s *State) Find(id string) *Record {
-	for _, r := range s.Records {
-		if r.ID == id {
-			return r
-		}
+	s.index()
+	if i, ok := s.idx[id]; ok && i < len(s.Records) && s.Records[i].ID == id {
+		return s.Records[i]
 	}
 	return nil
 }
@@ -108,12 +110,10 @@ func (s *State) Live() []*Record {
 
 // Prune drops done and failed records last updated before cutoff, keeping
 // recent history for `state list` and missed-window reports.
-func (s *State) Prune(cutoff time.Time) {
-	out := s.Records[:0]
-	for _, r := range s.Records {
-		if r.Phase.Live() || r.Updated.After(cutoff) {
-			out = append(out, r)
+func (tx *Tx) Prune(cutoff time.Time) {
+	for _, r := range tx.Base().Records {
+		if !r.Phase.Live() && !r.Updated.After(cutoff) {
+			tx.Drop(r.ID)
 		}
 	}
-	s.Records = out
 }

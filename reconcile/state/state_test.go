@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -13,13 +14,15 @@ import (
 )
 
 func TestLocalStoreRoundTripLockAndMode(t *testing.T) {
+	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nested", "state")
 	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(func(st *State) {
-		st.Records = append(st.Records, &Record{ID: "a", Key: "news@2026-11-21T11:00:00Z", Phase: Active, Updated: time.Now()})
+	if err := s.Update(ctx, func(tx *Tx) error {
+		tx.Put(&Record{ID: "a", Key: "news@2026-11-21T11:00:00Z", Phase: Active, Updated: time.Now()})
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +56,12 @@ func TestLocalStoreRoundTripLockAndMode(t *testing.T) {
 		t.Fatalf("reopen after Close: %v", err)
 	}
 	defer s2.Close()
-	lineage := s2.Snapshot().Lineage
-	if err := s2.Update(func(st *State) { st.Records[0].Phase = Done }); err != nil {
+	first, _ := s2.Snapshot(ctx)
+	lineage := first.Lineage
+	if err := s2.Update(ctx, func(tx *Tx) error { r := tx.Get("a"); r.Phase = Done; tx.Put(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	snap := s2.Snapshot()
+	snap, _ := s2.Snapshot(ctx)
 	if snap.Serial != 2 || snap.Lineage != lineage || snap.Records[0].Phase != Done {
 		t.Fatalf("serial/lineage not kept: %+v", snap)
 	}
@@ -71,6 +75,7 @@ func TestLocalStoreRoundTripLockAndMode(t *testing.T) {
 }
 
 func TestConcurrentUpdatesAreAllDurable(t *testing.T) {
+	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state")
 	s, err := Open(path)
 	if err != nil {
@@ -82,8 +87,9 @@ func TestConcurrentUpdatesAreAllDurable(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if err := s.Update(func(st *State) {
-				st.Records = append(st.Records, &Record{ID: strconv.Itoa(i), Phase: Active})
+			if err := s.Update(ctx, func(tx *Tx) error {
+				tx.Put(&Record{ID: strconv.Itoa(i), Phase: Active})
+				return nil
 			}); err != nil {
 				t.Error(err)
 			}
@@ -117,29 +123,33 @@ func TestPruneKeepsLiveAndRecent(t *testing.T) {
 		{ID: "old-live", Phase: Active, Updated: now.Add(-30 * 24 * time.Hour)},
 		{ID: "new-done", Phase: Done, Updated: now},
 	}}
-	st.Prune(now.Add(-7 * 24 * time.Hour))
+	tx := NewTx(st)
+	tx.Prune(now.Add(-7 * 24 * time.Hour))
+	st.Apply(tx.Changes())
 	if len(st.Records) != 2 || st.Find("old-done") != nil {
 		t.Fatalf("prune kept %v", st.Records)
 	}
 }
 
 func TestJournalReplayTornLineAndCompaction(t *testing.T) {
+	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state")
 	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 10; i++ {
-		if err := s.Update(func(st *State) {
-			st.Records = append(st.Records, &Record{ID: strconv.Itoa(i), Phase: Pending})
+		if err := s.Update(ctx, func(tx *Tx) error {
+			tx.Put(&Record{ID: strconv.Itoa(i), Phase: Pending})
+			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Update(func(st *State) { st.Find("3").Phase = Active }); err != nil {
+	if err := s.Update(ctx, func(tx *Tx) error { r := tx.Get("3"); r.Phase = Active; tx.Put(r); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(func(st *State) { st.Prune(time.Now()); st.Records = st.Records[1:] }); err != nil {
+	if err := s.Update(ctx, func(tx *Tx) error { tx.Prune(time.Now()); tx.Drop("0"); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	// Only the changed record is appended, not the whole state.
@@ -168,7 +178,7 @@ func TestJournalReplayTornLineAndCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if snap := s2.Snapshot(); len(snap.Records) != 9 || snap.Serial != 12 {
+	if snap, _ := s2.Snapshot(ctx); len(snap.Records) != 9 || snap.Serial != 12 {
 		t.Fatalf("after reopen: %+v", snap)
 	}
 	if b, _ := os.ReadFile(path + ".journal"); len(b) != 0 {
@@ -186,17 +196,19 @@ func BenchmarkUpdateOneOf10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	s.Update(func(st *State) {
+	ctx := context.Background()
+	s.Update(ctx, func(tx *Tx) error {
 		for i := 0; i < 10000; i++ {
-			st.Records = append(st.Records, &Record{ID: strconv.Itoa(i), Key: "rec@2026-11-21T10:00:00Z#" + strconv.Itoa(i), Phase: Active})
+			tx.Put(&Record{ID: strconv.Itoa(i), Key: "rec@2026-11-21T10:00:00Z#" + strconv.Itoa(i), Phase: Active})
 		}
+		return nil
 	})
 	i := 0
 	b.ResetTimer()
 	for b.Loop() {
 		id := strconv.Itoa(i % 10000)
 		i++
-		if err := s.Update(func(st *State) { st.Find(id).Reason = "x" + strconv.Itoa(i) }); err != nil {
+		if err := s.Update(ctx, func(tx *Tx) error { r := tx.Get(id); r.Reason = "x" + strconv.Itoa(i); tx.Put(r); return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
