@@ -9,15 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile/state"
+	"github.com/recordctl/recordctl/reconcile/state/statetest"
 	"github.com/recordctl/recordctl/spec"
 )
 
 // world is a test harness: documents, fake providers on a shared clock, and a real state store.
 type world struct {
 	t     *testing.T
-	now   time.Time
+	clk   clocktest.Sim
 	set   *spec.Set
 	sched *fake // provider "sched" (type fakesched)
 	cmd   *fake // provider "cmd" (type fakecmd)
@@ -40,8 +42,8 @@ var (
 )
 
 func newWorld(t *testing.T, now string) *world {
-	w := &world{t: t, now: ts(now), path: filepath.Join(t.TempDir(), "state")}
-	clock := func() time.Time { return w.now }
+	w := &world{t: t, clk: clocktest.NewSim(ts(now)), path: filepath.Join(t.TempDir(), "state")}
+	clock := w.clk.Now
 	w.sched, w.cmd = newFake(true, clock), newFake(false, clock)
 	w.set = &spec.Set{Providers: []*spec.Provider{
 		{Metadata: spec.Metadata{Name: "cmd"}, Spec: spec.ProviderSpec{Type: "fakecmd"}},
@@ -62,7 +64,7 @@ func (w *world) open() {
 	}
 	w.store = st
 	w.t.Cleanup(func() { st.Close() })
-	w.eng = &Engine{Store: st, Now: func() time.Time { return w.now },
+	w.eng = &Engine{Store: st, Clock: w.clk,
 		Caps: func(typ string) providers.Capabilities {
 			if typ == "fakesched" {
 				return schedCaps
@@ -75,7 +77,6 @@ func (w *world) open() {
 			}
 			return w.cmd, nil
 		},
-		Exec: Executor{Sleep: func(context.Context, time.Duration) error { return nil }},
 	}
 }
 
@@ -90,7 +91,7 @@ func (w *world) rec(name, prov string, s spec.Stream, cron string, d time.Durati
 
 func (w *world) plan() *Plan {
 	w.t.Helper()
-	p, err := w.eng.Plan(context.Background(), w.set, w.now)
+	p, err := w.eng.Plan(context.Background(), w.set, w.clk.Now())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -99,7 +100,8 @@ func (w *world) plan() *Plan {
 
 func (w *world) apply() (*Plan, *Result) {
 	w.t.Helper()
-	p, res, err := w.eng.Reconcile(context.Background(), w.set, w.now)
+	p := w.plan()
+	res, err := w.eng.Apply(context.Background(), w.set, p)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -140,45 +142,52 @@ func TestApplyThenPlanConverges(t *testing.T) {
 	}
 }
 
-func TestCrashBetweenCallAndStateWriteAdoptsInsteadOfDuplicating(t *testing.T) {
+// A crash at any state write of an apply (before the write lands, or
+// after it landed but before the caller heard) is recovered on restart by
+// adopting, never by a second task. The loop covers every write n.
+func TestCrashAtEveryWriteAdoptsInsteadOfDuplicating(t *testing.T) {
 	for _, prov := range []string{"sched", "cmd"} {
-		t.Run(prov, func(t *testing.T) {
-			w := newWorld(t, "2026-11-21T10:30:00Z")
-			w.rec("news", prov, newsStream, "0 10 21 11 *", time.Hour)
-			w.eng.Exec.CrashAfterCall = func(Action) bool { return true }
-			p, err := w.eng.Plan(context.Background(), w.set, w.now)
-			if err != nil {
-				t.Fatal(err)
+		for _, mode := range []statetest.Mode{statetest.BeforeWrite, statetest.AfterWrite} {
+			for n := 1; ; n++ {
+				w := newWorld(t, "2026-11-21T10:30:00Z")
+				w.rec("news", prov, newsStream, "0 10 21 11 *", time.Hour)
+				w.rec("sport", prov, sportStream, "0 10 21 11 *", time.Hour)
+				faulty := statetest.FailAt(w.store, n, mode)
+				w.eng.Store = faulty
+				p := w.plan()
+				_, err := w.eng.Apply(context.Background(), w.set, p)
+				if !faulty.Crashed() {
+					if err != nil {
+						t.Fatalf("%s %s n=%d: apply without a crash failed: %v", prov, mode, n, err)
+					}
+					if n == 1 {
+						t.Fatalf("%s: the apply made no state write", prov)
+					}
+					break // every write point is covered
+				}
+				if !state.IsFenced(err) {
+					t.Fatalf("%s %s n=%d: the crash must abort the apply with the store's refusal, got %v", prov, mode, n, err)
+				}
+				w.open() // restart on the same state file
+				w.clk.Step(10 * time.Second)
+				p2, res := w.apply()
+				if res.Err != nil {
+					t.Fatalf("%s %s n=%d: %v", prov, mode, n, res.Err)
+				}
+				fk := w.sched
+				if prov == "cmd" {
+					fk = w.cmd
+				}
+				for _, s := range []spec.Stream{newsStream, sportStream} {
+					if got := len(fk.live(s)); got != 1 {
+						t.Fatalf("%s %s n=%d: after restart %s has %d tasks, want exactly 1 (plan: %s)", prov, mode, n, s.Name, got, kinds(p2))
+					}
+				}
+				if got := w.plan(); got.HasChanges() {
+					t.Fatalf("%s %s n=%d: not converged after recovery: %s", prov, mode, n, kinds(got))
+				}
 			}
-			if _, err := w.eng.Apply(context.Background(), w.set, p); err != ErrCrashed {
-				t.Fatalf("want simulated crash, got %v", err)
-			}
-			st, _ := state.Read(w.path)
-			if len(st.Records) != 1 || st.Records[0].Phase != state.Pending || st.Records[0].Task != nil {
-				t.Fatalf("after the crash the state should hold one pending intent: %+v", st.Records)
-			}
-			w.open() // restart
-			w.now = w.now.Add(10 * time.Second)
-			p2, res := w.apply()
-			fk := w.sched
-			if prov == "cmd" {
-				fk = w.cmd
-			}
-			if n := len(fk.live(newsStream)); n != 1 {
-				t.Fatalf("after restart the stream has %d tasks, want exactly 1 (plan: %s)", n, kinds(p2))
-			}
-			if res.Err != nil {
-				t.Fatal(res.Err)
-			}
-			if got := w.plan(); got.HasChanges() {
-				t.Fatalf("not converged after recovery: %s", kinds(got))
-			}
-			st, _ = state.Read(w.path)
-			live := st.Live()
-			if len(live) != 1 || live[0].Task == nil {
-				t.Fatalf("state after recovery: %+v", live)
-			}
-		})
+		}
 	}
 }
 
@@ -289,12 +298,12 @@ func TestLongWindowsAreChained(t *testing.T) {
 	if res.Err != nil || p.Summary.Create != 1 {
 		t.Fatalf("lookahead 24h: only the first piece starts within it: %s %v", kinds(p), res.Err)
 	}
-	w.now = ts("2026-11-22T11:00:00Z") // second piece now within the lookahead
+	w.clk.Set(ts("2026-11-22T11:00:00Z")) // second piece now within the lookahead
 	p, res = w.apply()
 	if res.Err != nil || len(p.Actions) != 1 || p.Actions[0].Key != "marathon@2026-11-21T12:00:00Z#1" {
 		t.Fatalf("second piece: %s %v", kinds(p), res.Err)
 	}
-	w.now = ts("2026-11-22T13:00:00Z")
+	w.clk.Set(ts("2026-11-22T13:00:00Z"))
 	live := w.sched.live(newsStream)
 	if len(live) != 1 || !live[0].Start.Equal(ts("2026-11-22T12:00:00Z")) || !live[0].End.Equal(ts("2026-11-22T18:00:00Z")) {
 		t.Fatalf("chained pieces: %+v", live)
@@ -324,7 +333,7 @@ func TestCommandProviderLifecycle(t *testing.T) {
 		t.Fatalf("command providers cannot schedule ahead: %s", kinds(p))
 	}
 	// Window opens, stream not pushed yet: waiting, then recorded once pushed.
-	w.now = ts("2026-11-21T10:00:00Z")
+	w.clk.Set(ts("2026-11-21T10:00:00Z"))
 	w.cmd.offline[radio] = true
 	_, res := w.apply()
 	if res.Waiting != 1 || res.Err != nil {
@@ -335,13 +344,13 @@ func TestCommandProviderLifecycle(t *testing.T) {
 		t.Fatalf("waiting plan: %s", kinds(p))
 	}
 	delete(w.cmd.offline, radio)
-	w.now = w.now.Add(20 * time.Second)
+	w.clk.Step(20 * time.Second)
 	if _, res = w.apply(); res.Created != 1 {
 		t.Fatalf("stream online: %+v", res)
 	}
 	// The stream drops mid-window: the next reconcile re-asserts and restarts it.
 	w.cmd.dropStream(radio)
-	w.now = w.now.Add(time.Minute)
+	w.clk.Step(time.Minute)
 	_, res = w.apply()
 	restarted := false
 	for _, o := range res.Outcomes {
@@ -351,7 +360,7 @@ func TestCommandProviderLifecycle(t *testing.T) {
 		t.Fatalf("dropped stream was not restarted: %+v", res.Outcomes)
 	}
 	// Window closes: stop, with the finalize-delay note.
-	w.now = ts("2026-11-21T11:00:00Z")
+	w.clk.Set(ts("2026-11-21T11:00:00Z"))
 	p = w.plan()
 	if len(p.Actions) != 1 || p.Actions[0].Action != Stop || p.Actions[0].Reason != "window closed" || !strings.Contains(p.Actions[0].Note, "3m0s") {
 		t.Fatalf("close plan: %+v", p.Actions)
@@ -372,7 +381,7 @@ func TestDriftRecreatesAStoppedTaskWhileItsWindowIsOpen(t *testing.T) {
 	for _, tk := range w.sched.live(sportStream) {
 		w.sched.Stop(context.Background(), tk) // stopped by hand in the console
 	}
-	w.now = w.now.Add(time.Minute)
+	w.clk.Step(time.Minute)
 	p := w.plan()
 	if len(p.Actions) != 1 || p.Actions[0].Action != Create || !strings.HasPrefix(p.Actions[0].Reason, "drift") || p.Actions[0].Found == nil {
 		t.Fatalf("drift plan: %s", kinds(p))
@@ -415,7 +424,7 @@ func TestMissedWindowsAreReported(t *testing.T) {
 	w := newWorld(t, "2026-11-21T08:00:00Z")
 	w.rec("radio", "cmd", spec.Stream{Domain: "d", App: "a", Name: "radio"}, "0 10 * * *", time.Hour)
 	w.apply()
-	w.now = ts("2026-11-21T12:00:00Z") // recordctl was down 08:00-12:00
+	w.clk.Set(ts("2026-11-21T12:00:00Z")) // recordctl was down 08:00-12:00
 	p := w.plan()
 	if len(p.Missed) != 1 || p.Missed[0].Window != "radio@2026-11-21T10:00:00Z" {
 		t.Fatalf("missed: %+v", p.Missed)
@@ -437,13 +446,12 @@ func TestLateCreateIsReported(t *testing.T) {
 }
 
 func TestRenderings(t *testing.T) {
-	w := newWorld(t, "2026-11-21T10:30:00Z")
+	w := newWorld(t, "2026-11-20T10:30:00Z")
 	r := w.rec("evening-news", "sched", newsStream, "0 19 * * MON-FRI", 90*time.Minute)
 	sha, _ := time.LoadLocation("Asia/Shanghai")
 	r.Spec.Schedule.Location = sha
 	w.set.Providers[1].Metadata.Name = "tencent-gz"
 	r.Spec.Provider = "tencent-gz"
-	w.now = ts("2026-11-20T10:30:00Z")
 	p := w.plan()
 	var txt, md, js bytes.Buffer
 	WriteText(&txt, p)

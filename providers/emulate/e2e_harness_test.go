@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/agora"
 	"github.com/recordctl/recordctl/providers/aliyun"
@@ -75,30 +76,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// clock is the one settable clock shared by the emulators, the provider
-// clients and the engine, so no test waits in real time for a window.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the one clock shared by the emulators, the provider clients and
+// the engine, so no test waits in real time for a window: a simulated
+// clock on which the engine's backoffs pass at once (clocktest.Sim).
+type clock struct{ clocktest.Sim }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// Add moves the clock d ahead.
+func (c *clock) Add(d time.Duration) { c.Step(d) }
 
 // syncBuf is a goroutine-safe log sink.
 type syncBuf struct {
@@ -147,7 +131,7 @@ func ts(s string) time.Time {
 
 func newWorld(t testing.TB, now string) *world {
 	t.Helper()
-	w := &world{t: t, clk: &clock{t: ts(now)}, faults: providers.NewFaults(1), log: &syncBuf{},
+	w := &world{t: t, clk: &clock{clocktest.NewSim(ts(now))}, faults: providers.NewFaults(1), log: &syncBuf{},
 		dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state")}
 	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{Now: w.clk.Now, Faults: w.faults})
 	if err != nil {
@@ -158,7 +142,7 @@ func newWorld(t testing.TB, now string) *world {
 	// Most tests are about behaviour, not about the documented request rates:
 	// lift Tencent's 20/s so that paging DescribeRecordTask never throttles.
 	w.tencent().SetRateLimit(0)
-	w.exec = reconcile.Executor{Sleep: noSleep, RetryBudget: 3 * time.Second, CallTimeout: 5 * time.Second}
+	w.exec = reconcile.Executor{RetryBudget: 3 * time.Second, CallTimeout: 5 * time.Second}
 	w.write("providers.yaml", w.providerDocs(200))
 	w.open()
 	return w
@@ -279,7 +263,7 @@ func (w *world) open() {
 	}
 	w.store = st
 	w.t.Cleanup(func() { st.Close() })
-	w.eng = &reconcile.Engine{Store: st, Now: w.clk.Now,
+	w.eng = &reconcile.Engine{Store: st, Clock: w.clk,
 		Log:     slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Options: providers.Options{Now: w.clk.Now, Sleep: noSleep, UserAgent: "recordctl/e2e"},
 		Exec:    w.exec,
@@ -297,12 +281,18 @@ func (w *world) plan() *reconcile.Plan {
 }
 
 // reconcile plans, applies and re-asserts at the clock's now, as one
-// `recordctl apply --auto-approve` (or one daemon tick) does.
+// `recordctl apply --auto-approve` does: Engine.Plan, then Engine.Apply,
+// which sends each provider's share through Engine.Reconcile.
 func (w *world) reconcile() (*reconcile.Plan, *reconcile.Result) {
 	w.t.Helper()
-	p, res, err := w.eng.Reconcile(context.Background(), w.load(), w.clk.Now())
+	set := w.load()
+	p, err := w.eng.Plan(context.Background(), set, w.clk.Now())
 	if err != nil {
-		w.t.Fatalf("reconcile at %s: %v", w.clk.Now().Format(time.RFC3339), err)
+		w.t.Fatalf("plan at %s: %v", w.clk.Now().Format(time.RFC3339), err)
+	}
+	res, err := w.eng.Apply(context.Background(), set, p)
+	if err != nil {
+		w.t.Fatalf("apply at %s: %v", w.clk.Now().Format(time.RFC3339), err)
 	}
 	return p, res
 }

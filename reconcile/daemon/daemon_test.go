@@ -348,7 +348,7 @@ func TestResyncRepairsDrift(t *testing.T) {
 // every task and creates the rest, with no duplicates.
 func TestShutdownMidApply(t *testing.T) {
 	h := newHarness(t)
-	h.providers()
+	h.providersAt(10) // at 10 requests/s a few creates are in flight at once; the rest wait
 	open := secs(time.Now()).Add(-time.Minute)
 	var names []string
 	for _, n := range []string{"t1", "t2", "t3", "t4", "t5", "t6"} {
@@ -459,7 +459,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 	_, m := get("/metrics")
 	for _, want := range []string{
-		"recordctl_reconcile_duration_seconds_count 1",
+		"recordctl_reconcile_duration_seconds_count 2", // one per provider
 		`recordctl_actions_total{kind="create",provider="tx",result="created"} 1`,
 		`recordctl_provider_requests_total{code="OK",op="create",provider="tx"} 1`,
 		`recordctl_provider_requests_total{code="OK",op="list",provider="tx"} 1`,

@@ -24,7 +24,7 @@ type metrics struct {
 	reloads      *prometheus.CounterVec // result
 	held         *prometheus.GaugeVec   // reason
 	lag          *prometheus.HistogramVec
-	missed       prometheus.Counter
+	missed       *prometheus.CounterVec // provider, reason
 	lastSuccess  prometheus.Gauge
 	ready        prometheus.Gauge
 	watch        *prometheus.CounterVec // kind
@@ -57,8 +57,8 @@ func newMetrics(reg prometheus.Registerer, nextEdge func() float64) *metrics {
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recordctl_window_start_lag_seconds",
 			Help:    "Command providers: from a window's start to its start call, for windows that opened while the daemon ran.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}}, []string{"provider"}),
-		missed: prometheus.NewCounter(prometheus.CounterOpts{Name: "recordctl_missed_windows_total",
-			Help: "Windows that opened and closed without a task (recordctl was down)."}),
+		missed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_windows_missed_total",
+			Help: "Windows that got no accepted start: by Provider document and reason (down: opened and closed while recordctl was not reconciling the provider; late: a start could no longer succeed before the window closed)."}, []string{"provider", "reason"}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "recordctl_last_reconcile_success_timestamp_seconds",
 			Help: "Unix time of the last reconcile without errors."}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "recordctl_ready",
