@@ -64,7 +64,9 @@ func (e *Engine) defaults() {
 	if e.Log == nil {
 		e.Log = slog.New(slog.DiscardHandler)
 	}
-	e.Clock = clock.Or(e.Clock)
+	if e.Clock == nil {
+		e.Clock = clock.Real // written once, before any goroutine reads it
+	}
 }
 
 // Now is the engine's clock reading.

@@ -146,16 +146,20 @@ func (d *Daemon) lead(ctx context.Context, w *worker, lease Lease) {
 		if next.IsZero() || !resync.IsZero() && resync.Before(next) {
 			next = resync
 		}
-		wait := time.Hour
-		if !next.IsZero() {
-			wait = max(next.Sub(d.clk.Now()), 0)
+		if next.IsZero() {
+			next = d.clk.Now().Add(time.Hour)
 		}
-		if wait > idleAfter && (d.cfg.Resync < 0 || d.cfg.Resync > idleAfter) {
+		t.Reset(max(next.Sub(d.clk.Now()), 0))
+		if !d.clk.Now().Before(next) {
+			// The clock passed next while the timer was armed: due now.
+			trigger = "edge"
+			continue
+		}
+		if next.Sub(d.clk.Now()) > idleAfter && (d.cfg.Resync < 0 || d.cfg.Resync > idleAfter) {
 			// Going to sleep: give the reconcile's garbage back to the OS
 			// now rather than holding up to twice the live heap while idle.
 			debug.FreeOSMemory()
 		}
-		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
