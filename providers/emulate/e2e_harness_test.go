@@ -131,7 +131,13 @@ func ts(s string) time.Time {
 
 func newWorld(t testing.TB, now string) *world {
 	t.Helper()
-	w := &world{t: t, clk: &clock{clocktest.NewSim(ts(now))}, faults: providers.NewFaults(1), log: &syncBuf{},
+	return newWorldFaults(t, now, providers.NewFaults(1))
+}
+
+// newWorldFaults is newWorld with the emulators' fault injector given (seeded).
+func newWorldFaults(t testing.TB, now string, faults *providers.Faults) *world {
+	t.Helper()
+	w := &world{t: t, clk: &clock{clocktest.NewSim(ts(now))}, faults: faults, log: &syncBuf{},
 		dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state")}
 	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{Now: w.clk.Now, Faults: w.faults})
 	if err != nil {

@@ -125,7 +125,10 @@ func (d *Daemon) setLeading(name string, on bool) {
 func (d *Daemon) lead(ctx context.Context, w *worker, lease Lease) {
 	trigger := "start"
 	var since time.Time
+	// The timer is armed only while the worker waits (tests on a fake
+	// clock see a worker at rest by its armed timer).
 	t := d.clk.NewTimer(time.Hour)
+	t.Stop()
 	defer t.Stop()
 	for {
 		at := d.clk.Now()
@@ -169,6 +172,7 @@ func (d *Daemon) lead(ctx context.Context, w *worker, lease Lease) {
 				trigger = "resync"
 			}
 		case trigger = <-w.kick:
+			t.Stop()
 		}
 	}
 }
