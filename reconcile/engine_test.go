@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/json"
 	"path/filepath"
@@ -503,5 +504,67 @@ func TestStreamChangeReplacesTheTask(t *testing.T) {
 				t.Fatalf("not converged: %s", kinds(got))
 			}
 		})
+	}
+}
+
+// A create that keeps failing with retryable errors is retried only while
+// its window is open: no call is made at or after the window's end, and it
+// ends as missed, with its reason, instead of failing after the window.
+func TestCreateRetriesEndWithTheWindowAsMissed(t *testing.T) {
+	for _, prov := range []string{"cmd", "sched"} {
+		t.Run(prov, func(t *testing.T) {
+			w := newWorld(t, "2026-11-21T10:59:58Z") // the window closes in 2 s
+			w.rec("news", prov, newsStream, "0 10 21 11 *", time.Hour)
+			fk := map[string]*fake{"cmd": w.cmd, "sched": w.sched}[prov]
+			retry := &providers.Error{Class: providers.Retryable, Provider: "fake", Code: "InternalError"}
+			for range 50 {
+				fk.failNext = append(fk.failNext, retry)
+			}
+			end := ts("2026-11-21T11:00:00Z")
+			_, res := w.apply()
+			if res.Missed != 1 || res.Created != 0 || res.Failed != 0 {
+				t.Fatalf("result %+v, want the create missed", res)
+			}
+			if o := res.Outcomes[0]; o.Result != "missed" || !strings.Contains(o.Err.Error(), "window closed") || !strings.Contains(o.Err.Error(), "InternalError") {
+				t.Fatalf("outcome %s: %v", o.Result, o.Err)
+			}
+			if len(fk.createAt) < 2 {
+				t.Fatalf("%d create calls: the retryable error was not retried", len(fk.createAt))
+			}
+			for _, at := range fk.createAt {
+				if !at.Before(end) {
+					t.Fatalf("a create was sent at %s, at or after the window's end", at.Format(time.RFC3339Nano))
+				}
+			}
+			if !strings.Contains(res.Summary(), "1 missed") {
+				t.Fatal(res.Summary())
+			}
+		})
+	}
+}
+
+// A write the store refuses (state.ErrFenced: the lease or lock is lost)
+// aborts the whole apply: an intent that cannot be written is a call that
+// is not made, and no action starts after it.
+func TestFencedWriteAbortsTheApply(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		w := newWorld(t, "2026-11-21T10:30:00Z")
+		for i := range 6 {
+			w.rec(fmt.Sprintf("r%d", i), "cmd", spec.Stream{Domain: "d", App: "a", Name: fmt.Sprintf("s%d", i)}, "0 10 21 11 *", time.Hour)
+		}
+		faulty := statetest.FailAt(w.store, n, statetest.BeforeWrite)
+		w.eng.Store = faulty
+		p := w.plan()
+		res, err := w.eng.Apply(context.Background(), w.set, p)
+		if !state.IsFenced(err) {
+			t.Fatalf("n=%d: apply = %v, want the store's refusal", n, err)
+		}
+		// Writes 1..n-1 landed; each create call needs its intent written first.
+		if calls := len(w.cmd.createAt); calls > n-1 {
+			t.Fatalf("n=%d: %d create calls after %d intents could be written", n, calls, n-1)
+		}
+		if res.Created+res.Failed+res.NotStarted == 0 {
+			t.Fatalf("n=%d: the result accounts for no action: %+v", n, res)
+		}
 	}
 }
