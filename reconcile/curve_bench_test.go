@@ -85,7 +85,7 @@ func (p *curveProv) Create(_ context.Context, req providers.CreateRequest) (prov
 }
 
 func (p *curveProv) Stop(_ context.Context, t providers.Task) (providers.Task, error) { return t, nil }
-func (p *curveProv) Delete(context.Context, providers.Task) error                    { return nil }
+func (p *curveProv) Delete(context.Context, providers.Task) error                     { return nil }
 
 // BenchmarkPlanApplyCurve: plan and apply (Engine.Plan, then Engine.Apply,
 // the path of `recordctl apply`) of n recordings from empty, then a
@@ -103,7 +103,9 @@ func BenchmarkPlanApplyCurve(b *testing.B) {
 				provs := map[string]*curveProv{"cmd": {tasks: map[spec.Stream][]providers.Task{}}, "sched": {sched: true, tasks: map[spec.Stream][]providers.Task{}}}
 				e := &Engine{Store: &memStore{st: &state.State{Lineage: "curve"}}, Clock: clk, Caps: func(typ string) providers.Capabilities {
 					return provs[map[string]string{"fakesched": "sched", "fakecmd": "cmd"}[typ]].Capabilities()
-				}, Factory: func(p *spec.Provider, _ providers.Options) (providers.Provider, error) { return provs[p.Metadata.Name], nil }}
+				}, Factory: func(p *spec.Provider, _ providers.Options) (providers.Provider, error) {
+					return provs[p.Metadata.Name], nil
+				}}
 				t0 := time.Now()
 				p, err := e.Plan(context.Background(), in.Set, in.Now)
 				if err != nil {
