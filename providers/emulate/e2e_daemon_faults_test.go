@@ -23,6 +23,7 @@ import (
 // emulators share one fake clock that only the test moves, one second at a
 // time, once every worker waits on it; the fault seed is logged.
 func TestGuaranteeDaemonShortWindowsUnderFaults(t *testing.T) {
+	t.Parallel() // slow (many worlds, timeouts): overlap with the rest
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("RECORDCTL_TEST_SEED"); v != "" {
 		if _, err := fmt.Sscan(v, &seed); err != nil {

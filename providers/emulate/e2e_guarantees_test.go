@@ -298,6 +298,7 @@ func crashAtEveryWrite(t *testing.T, mk func(t *testing.T) *world, check func(w 
 // No duplicate at any crash point, on a fleet of all four providers: the
 // state store dies at every write of one apply in turn.
 func TestGuaranteeNoDuplicateAtAnyCrashPoint(t *testing.T) {
+	t.Parallel() // slow (many worlds, timeouts): overlap with the rest
 	crashAtEveryWrite(t, func(t *testing.T) *world {
 		w := newWorld(t, "2026-11-21T10:30:00Z")
 		mixedDocs(w)

@@ -74,6 +74,7 @@ func slowEndpoint(t *testing.T, target string, d time.Duration) string {
 // and the stops follow the window's end. The daemon runs on the fake
 // clock; the test moves it from edge to edge and waits for the events.
 func TestGuaranteeSlowProviderNeverDelaysOthers(t *testing.T) {
+	t.Parallel() // slow (many worlds, timeouts): overlap with the rest
 	for _, c := range []struct {
 		name string
 		tc   func(t *testing.T, w *world) string

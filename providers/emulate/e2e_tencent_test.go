@@ -212,6 +212,7 @@ func TestTencentLongWindowBecomesChainedTasks(t *testing.T) {
 // succeeded and before the result reached the state included): the next
 // apply (a new process) adopts the task, no duplicate.
 func TestTencentCrashAtEveryWriteIsAdoptedNotDuplicated(t *testing.T) {
+	t.Parallel() // slow (many worlds, timeouts): overlap with the rest
 	crashAtEveryWrite(t, func(t *testing.T) *world {
 		w := newWorld(t, "2026-11-21T10:30:00Z")
 		tencentBaseline(w)
