@@ -100,7 +100,9 @@ func (e *Engine) clientsFor(set *spec.Set) (map[string]providers.Provider, map[s
 			}
 			lim := rate.NewLimiter(rate.Inf, 0)
 			if r > 0 {
-				lim = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
+				// A small margin under the rate, no burst: a provider that
+				// counts per calendar second never sees more than its limit.
+				lim = rate.NewLimiter(rate.Limit(r*pacingMargin), 1)
 			}
 			newProv := e.Factory
 			if newProv == nil {
@@ -122,6 +124,9 @@ func (e *Engine) clientsFor(set *spec.Set) (map[string]providers.Provider, map[s
 	}
 	return out, gates, errs
 }
+
+// pacingMargin is the share of a provider's rate recordctl paces at.
+const pacingMargin = 0.95
 
 // scopeFor is what a List of provider name covers at now.
 func (e *Engine) scopeFor(set *spec.Set, st *state.State, p *spec.Provider, now time.Time) providers.Scope {
