@@ -138,6 +138,11 @@ func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, p
 	e.mu.Lock()
 	last, haveLast := e.last[req.Provider]
 	e.mu.Unlock()
+	if !haveLast && !e.Caps(pdoc.Spec.Type).ScheduleAhead {
+		// A command provider dedups starts by stream: planning from the
+		// state alone cannot start a second recording.
+		last, haveLast = []providers.Task{}, true
+	}
 	if req.DueFirst && haveLast && perr == nil {
 		st, err := snapshot()
 		if err != nil {

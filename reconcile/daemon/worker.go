@@ -179,7 +179,7 @@ func (d *Daemon) lead(ctx context.Context, w *worker, lease Lease) {
 
 // dueFirst are the triggers whose reconcile first does what is due from
 // the last observation (a window edge, an edit), then observes.
-var dueFirst = map[string]bool{"edge": true, "change": true, "reload": true}
+var dueFirst = map[string]bool{"start": true, "edge": true, "change": true, "reload": true}
 
 // fullFinish are the triggers whose reconcile ends by re-asserting every
 // open recording of command providers that cannot observe one (one start
