@@ -46,6 +46,8 @@ type Engine struct {
 	clients map[string]client
 	// last is each provider's last observation, for due-first reconciles.
 	last map[string][]providers.Task
+	// reassertAt is where each provider's next re-assert pass starts.
+	reassertAt map[string]int
 }
 
 type client struct {

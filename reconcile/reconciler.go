@@ -92,7 +92,14 @@ func (e *Engine) Reconcile(ctx context.Context, req Request) (*Result, error) {
 				skip[o.Action.Key] = true
 			}
 		}
-		if err := e.reassert(ctx, x, store, req.Provider, provs[req.Provider], res, skip); err != nil {
+		// Re-asserting costs a call per open recording; it yields to the
+		// provider's next window edge, and the rest waits for the next one.
+		h := req.Horizon
+		if h <= 0 {
+			h = defaultHorizon
+		}
+		until := NextEdge(set, e.Caps, e.Lookahead, req.At, req.At.Add(h)).At
+		if err := e.reassert(ctx, x, store, req.Provider, provs[req.Provider], res, skip, until); err != nil {
 			return res, err
 		}
 	}
@@ -272,7 +279,7 @@ func stateOf(st *state.State, provider string) *state.State {
 // reassert re-issues the start of every open, active task of a command
 // provider that cannot observe a recording (Reasserter), so a stream that
 // dropped and came back is recorded again. Restarts are logged as gaps.
-func (e *Engine) reassert(ctx context.Context, x *Executor, store Store, name string, prov providers.Provider, res *Result, skip map[string]bool) error {
+func (e *Engine) reassert(ctx context.Context, x *Executor, store Store, name string, prov providers.Provider, res *Result, skip map[string]bool, until time.Time) error {
 	ra, ok := prov.(providers.Reasserter)
 	if !ok || prov.Capabilities().ScheduleAhead {
 		return nil // only command providers re-issue starts
@@ -282,11 +289,27 @@ func (e *Engine) reassert(ctx context.Context, x *Executor, store Store, name st
 		return err
 	}
 	now := x.Clock.Now()
+	var open []*state.Record
 	for _, r := range st.Live() {
-		if r.Provider != name || r.Phase != state.Active || r.Task == nil || skip[r.Key] || now.Before(r.Start) || !now.Before(r.End) {
-			continue
+		if r.Provider == name && r.Phase == state.Active && r.Task != nil && !skip[r.Key] && !now.Before(r.Start) && now.Before(r.End) {
+			open = append(open, r)
 		}
-		if ctx.Err() != nil {
+	}
+	// Start where the last, interrupted, pass stopped, so every open
+	// recording is re-asserted in turn.
+	e.mu.Lock()
+	if e.reassertAt == nil {
+		e.reassertAt = map[string]int{}
+	}
+	first := e.reassertAt[name]
+	e.mu.Unlock()
+	for i := range open {
+		r := open[(first+i)%len(open)]
+		if ctx.Err() != nil || !until.IsZero() && !x.Clock.Now().Before(until) {
+			e.mu.Lock()
+			e.reassertAt[name] = (first + i) % len(open)
+			e.mu.Unlock()
+			x.Log.Debug("re-assert paused for a window edge", "provider", name, "done", i, "open", len(open))
 			return nil
 		}
 		a := Action{Action: "reassert", Recording: r.Recording, Key: r.Key, Provider: r.Provider, Type: r.Type, Stream: r.Stream, Record: r.ID,
