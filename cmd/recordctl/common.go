@@ -74,6 +74,10 @@ func (g *globals) setup(set *spec.Set, write bool, lookahead time.Duration) (*en
 		}
 		e.store, store = st, st
 	} else {
+		if err := state.Ensure(g.state); err != nil {
+			e.close()
+			return nil, err
+		}
 		st, err := state.Read(g.state)
 		if err != nil {
 			e.close()

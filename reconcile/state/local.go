@@ -163,6 +163,27 @@ func OpenWith(path string, opts Options) (*Local, error) {
 	return l, nil
 }
 
+// Ensure creates the store at path if it does not exist yet, so that its
+// lineage is fixed before anything reads it (a plan made on a state that
+// did not exist must pin the lineage its apply will find). A store that
+// exists, or is being created by another process, is left alone.
+func Ensure(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(path + ".journal"); err == nil {
+		return nil
+	}
+	l, err := Open(path)
+	if errors.Is(err, ErrLocked) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
 // Read loads the state at path without locking: the snapshot, then the
 // journal replayed on top. Snapshots change by atomic rename, so a reader
 // that raced a compaction notices the new snapshot and reads again. A

@@ -238,3 +238,28 @@ func TestReopenWhileChildHoldsReleasedLock(t *testing.T) {
 	s2.Close()
 	<-done
 }
+
+// A plan made before the state existed pins the lineage its apply finds:
+// Ensure creates the store once, with its lineage, and never again.
+func TestEnsureFixesTheLineageOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	if err := Ensure(path); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Read(path)
+	if err != nil || a.Lineage == "" {
+		t.Fatalf("after Ensure: %+v %v", a, err)
+	}
+	if err := Ensure(path); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b, _ := s.Snapshot(context.Background())
+	if b.Lineage != a.Lineage {
+		t.Fatalf("lineage moved from %q to %q", a.Lineage, b.Lineage)
+	}
+}
