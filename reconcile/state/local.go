@@ -149,6 +149,7 @@ func OpenWith(path string, opts Options) (*Local, error) {
 		lf.Close()
 		return nil, err
 	}
+	st.index()
 	l := &Local{path: path, lock: lf, st: st, opts: opts}
 	fresh := st.Lineage == ""
 	if fresh {
@@ -242,10 +243,6 @@ func replay(path string, st *State) error {
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	idx := map[string]int{}
-	for i, r := range st.Records {
-		idx[r.ID] = i
-	}
 	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
 	for i, line := range lines {
 		if len(line) == 0 {
@@ -267,34 +264,14 @@ func replay(path string, st *State) error {
 			continue // already in the snapshot
 		}
 		st.Serial, st.Lineage = e.Serial, e.Lineage
+		c := Changes{Put: e.Put, Drop: e.Drop}
 		if e.Last != "" {
-			_ = st.LastReconcile.UnmarshalText([]byte(e.Last))
-		}
-		for _, r := range e.Put {
-			if i, ok := idx[r.ID]; ok {
-				st.Records[i] = r
-			} else {
-				idx[r.ID] = len(st.Records)
-				st.Records = append(st.Records, r)
+			var last time.Time
+			if last.UnmarshalText([]byte(e.Last)) == nil {
+				c.LastReconcile = &last
 			}
 		}
-		if len(e.Drop) > 0 {
-			drop := map[string]bool{}
-			for _, id := range e.Drop {
-				drop[id] = true
-			}
-			out := st.Records[:0]
-			for _, r := range st.Records {
-				if !drop[r.ID] {
-					out = append(out, r)
-				}
-			}
-			st.Records = out
-			idx = map[string]int{}
-			for i, r := range st.Records {
-				idx[r.ID] = i
-			}
-		}
+		st.Apply(c)
 	}
 	return nil
 }
