@@ -28,7 +28,10 @@ func WriteHTML(w io.Writer, c *Calendar, o HTMLOptions) error {
 	if title == "" {
 		title = "recordctl calendar"
 	}
-	_, zone := c.axisZone()
+	zone := t.axis.String()
+	if c.Zone == "" && zone == "UTC" {
+		zone = "UTC (hover a window for its local times)"
+	}
 	var b strings.Builder
 	b.Grow(512 + len(c.Windows)*600)
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")

@@ -52,8 +52,7 @@ func (t timeline) days() []time.Time {
 // writeAxis draws the day labels, the DST markers and the now marker.
 func (t timeline) writeAxis(b *strings.Builder) {
 	fmt.Fprintf(b, `<svg class="axis" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`, labelW+plotW, axisH, labelW+plotW, axisH)
-	_, name := t.c.axisZone()
-	fmt.Fprintf(b, `<text class="zone" x="4" y="22">%s</text>`, esc(name))
+	fmt.Fprintf(b, `<text class="zone" x="4" y="22">days in %s</text>`, esc(t.axis.String()))
 	days := t.days()
 	step := 1
 	if len(days) > 14 {
