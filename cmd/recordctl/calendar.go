@@ -9,8 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/calendar"
 	"github.com/recordctl/recordctl/reconcile/state"
+	"github.com/recordctl/recordctl/spec"
 )
 
 func init() { commands = append(commands, newCalendarCmd) }
@@ -28,6 +30,9 @@ func newCalendarCmd(g *globals) *cobra.Command {
 			case "text", "html", "svg", "ics", "json":
 			default:
 				return &exitError{code: 1, err: fmt.Errorf("-o %q: want text, html, svg, ics or json", output)}
+			}
+			if days < 1 || days > calendar.MaxDays {
+				return &exitError{code: 1, err: fmt.Errorf("--days %d: want 1 to %d", days, calendar.MaxDays)}
 			}
 			var loc *time.Location
 			if zone != "" {
@@ -85,4 +90,32 @@ func (g *globals) calendarState() (*state.State, error) {
 		return nil, nil
 	}
 	return state.Read(g.state)
+}
+
+// weekSummary adds the "next 7 days" section to a markdown plan, compared
+// with the documents in base when given (see reconcile.WriteWeekSummary).
+func (g *globals) weekSummary(output, base string, set *spec.Set, now time.Time) error {
+	if output != "markdown" && output != "md" {
+		return nil
+	}
+	var old *spec.Set
+	if base != "" {
+		s, err := g.loadSpec(base)
+		if err != nil {
+			return err
+		}
+		old = s
+	}
+	if _, err := fmt.Fprintln(g.stdout); err != nil {
+		return err
+	}
+	return reconcile.WriteWeekSummary(g.stdout, set, old, nil, now)
+}
+
+// checkBase refuses --base where it has no effect.
+func checkBase(output, base string) error {
+	if base != "" && output != "markdown" && output != "md" {
+		return &exitError{code: 1, err: fmt.Errorf("--base compares schedules in the markdown plan: use it with -o markdown")}
+	}
+	return nil
 }

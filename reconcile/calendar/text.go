@@ -46,7 +46,7 @@ func WriteText(w io.Writer, c *Calendar, o TextOptions) error {
 	if hours > 1 {
 		unit = fmt.Sprintf("%d h", hours)
 	}
-	fmt.Fprintf(&b, "recordctl calendar %s – %s, %s (1 column = %s)\n",
+	fmt.Fprintf(&b, "recordctl calendar %s – %s\nZone: %s · 1 column = %s\n",
 		c.From.In(axis).Format("Mon 2006-01-02 15:04"), c.To.In(axis).Format("Mon 2006-01-02 15:04 MST"), axisName, unit)
 	// Day labels, then the tick line with day starts, DST changes and now.
 	labels := []rune(strings.Repeat(" ", days*cells))
@@ -149,7 +149,8 @@ func WriteText(w io.Writer, c *Calendar, o TextOptions) error {
 			fmt.Fprintf(&b, "  ! %s: %s\n", x.Kind, x.Message)
 		}
 	}
-	b.WriteString("\nLegend: █ window covers the column  ▄ part of it  ! conflict  · no window  | day  ^ DST change  * now\n")
+	b.WriteString("\nLegend: █ window covers the column  ▄ part of it  ! conflict  · no window\n")
+	b.WriteString("        | day starts  ^ DST change  * now\n")
 	if c.Zone == "" && axisName == "each recording's own zone" {
 		b.WriteString("Times: each row in its recording's zone; --zone ZONE puts every row on one zone.\n")
 	}
