@@ -54,6 +54,7 @@ func newPage(t testing.TB, bin string) *page {
 		chromedp.ExecPath(bin),
 		chromedp.NoSandbox, // CI runs as root
 		chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true), // containers have a small /dev/shm
 		chromedp.WindowSize(1400, 900),
 		// Any request that is not for the page's own loopback origin goes
 		// to a proxy that does not exist, and is seen below either way.
