@@ -53,12 +53,12 @@ func WriteText(w io.Writer, c *Calendar, o TextOptions) error {
 	ticks := []rune(strings.Repeat(" ", days*cells))
 	for j := range days {
 		d := d0.AddDate(0, 0, j)
-		lab := d.Format("Mon 02")
-		if cells <= len(lab) {
-			lab = d.Format("02")
-		}
-		if cells < 3 {
-			lab = ""
+		lab := ""
+		for _, l := range []string{d.Format("Mon 02"), d.Format("Mon")[:2] + d.Format(" 02"), d.Format("02")} {
+			if len(l) < cells {
+				lab = l
+				break
+			}
 		}
 		copy(labels[j*cells:], []rune(lab))
 		ticks[j*cells] = '|'
@@ -146,7 +146,7 @@ func WriteText(w io.Writer, c *Calendar, o TextOptions) error {
 	if len(c.Conflicts) > 0 {
 		b.WriteString("\nConflicts:\n")
 		for _, x := range c.Conflicts {
-			fmt.Fprintf(&b, "  ! %s: %s\n", x.Kind, x.Message)
+			wrap(&b, fmt.Sprintf("%s: %s", x.Kind, x.Message), "  ! ", "    ", 80)
 		}
 	}
 	b.WriteString("\nLegend: █ window covers the column  ▄ part of it  ! conflict  · no window\n")
@@ -266,4 +266,27 @@ func groupLanes(c *Calendar, label string) []Group {
 		return gs[i].Name < gs[j].Name
 	})
 	return gs
+}
+
+// wrap writes s in words, the first line after first, the others after
+// indent, no line longer than width columns (a word longer than that stands alone).
+func wrap(b *strings.Builder, s, first, indent string, width int) {
+	line := first
+	n := utf8.RuneCountInString(first)
+	fresh := true
+	for _, w := range strings.Fields(s) {
+		wn := utf8.RuneCountInString(w)
+		if !fresh && n+1+wn > width {
+			b.WriteString(line + "\n")
+			line, n, fresh = indent, utf8.RuneCountInString(indent), true
+		}
+		if !fresh {
+			line += " "
+			n++
+		}
+		line += w
+		n += wn
+		fresh = false
+	}
+	b.WriteString(line + "\n")
 }
