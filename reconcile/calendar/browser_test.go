@@ -279,3 +279,33 @@ func BenchmarkHTMLRender500(b *testing.B) {
 	b.ReportMetric(msE, "ms/expanded")
 	b.ReportMetric(msE/2000, "expanded-budget-share")
 }
+
+// TestBrowserHarnessSeesProblems is the control for the test above: a page
+// that logs an error, throws, and loads an image from elsewhere is caught
+// on all three counts, so "no problem, no request" there means something.
+func TestBrowserHarnessSeesProblems(t *testing.T) {
+	bin := chromium(t)
+	bad := []byte(`<!DOCTYPE html><html><head><title>bad</title></head><body><img src="http://calendar.example.invalid/x.png">` +
+		`<script>console.error("boom"); setTimeout(function(){ throw new Error("thrown"); }, 0);` +
+		`document.documentElement.setAttribute('data-rendered','1');</script></body></html>`)
+	url, _ := serve(t, bad)
+	p := newPage(t, bin)
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS(`html[data-rendered="1"]`)), painted, painted); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	all := strings.Join(p.problems, "\n")
+	if !strings.Contains(all, "boom") || !strings.Contains(all, "exception") {
+		t.Errorf("problems seen: %q; want the console error and the exception", all)
+	}
+	external := false
+	for _, r := range p.requests {
+		external = external || strings.Contains(r, "calendar.example.invalid")
+	}
+	if !external {
+		t.Errorf("requests seen: %v; want the external image", p.requests)
+	}
+}
