@@ -16,7 +16,7 @@ import (
 func init() { commands = append(commands, newPlanCmd) }
 
 func newPlanCmd(g *globals) *cobra.Command {
-	var at, output, out string
+	var at, output, out, base string
 	var detailed bool
 	var lookahead time.Duration
 	c := &cobra.Command{
@@ -36,6 +36,9 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
+			if err := checkBase(output, base); err != nil {
+				return err
+			}
 			set, err := g.loadSpec(args[0])
 			if err != nil {
 				return err
@@ -53,6 +56,9 @@ func newPlanCmd(g *globals) *cobra.Command {
 			e.eng.CheckStreams(context.Background(), set, p)
 			p.Spec.Digest = digest
 			if err := render(g.stdout, p); err != nil {
+				return err
+			}
+			if err := g.weekSummary(output, base, set, now); err != nil {
 				return err
 			}
 			if out != "" {
@@ -79,6 +85,7 @@ func newPlanCmd(g *globals) *cobra.Command {
 	f.StringVarP(&output, "output", "o", "text", "output format: text, json or markdown")
 	f.StringVar(&out, "out", "", "save the plan to this file (JSON) for `recordctl apply PLANFILE`")
 	f.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are, 1 on error")
+	f.StringVar(&base, "base", "", "with -o markdown: the documents before the change (e.g. the target branch), to list the windows it adds or removes in the next 7 days")
 	f.DurationVar(&lookahead, "lookahead", reconcile.DefaultLookahead, "how far ahead scheduling providers get tasks (at most 6 days for tencent)")
 	return c
 }
