@@ -59,8 +59,13 @@ func (d *Daemon) serveCalendar(w http.ResponseWriter, r *http.Request, format st
 		bad(http.StatusBadRequest, err.Error())
 		return
 	}
+	st, err := d.eng.Store.Snapshot(r.Context())
+	if err != nil {
+		bad(http.StatusServiceUnavailable, "cannot read the state: "+err.Error())
+		return
+	}
 	cal, err := calendar.Build(docs.Set, calendar.Options{From: from, Days: days, Recordings: names, Zone: loc, Now: now,
-		State: d.eng.Store.Snapshot(), Caps: d.eng.Caps, Lookahead: d.eng.Lookahead})
+		State: st, Caps: d.eng.Caps, Lookahead: d.eng.Lookahead})
 	if err != nil {
 		bad(http.StatusBadRequest, err.Error())
 		return
