@@ -236,7 +236,7 @@ func (d *Daemon) setTaskGauge(obs map[string][]providers.Task) {
 // logReport writes the reconcile summary, and plan errors and held
 // actions when they differ from the last ones logged.
 func (d *Daemon) logReport(rep *Report) {
-	attrs := []any{"trigger", rep.Trigger, "took", rep.Took.Round(time.Millisecond).String()}
+	attrs := []any{"trigger", rep.Trigger, "took", rep.Took.Round(time.Millisecond)}
 	lvl := slog.LevelDebug
 	if rep.Trigger == "start" || rep.Trigger == "signal" || rep.Trigger == "change" {
 		lvl = slog.LevelInfo
