@@ -178,9 +178,18 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 // ReadPlan decodes a saved JSON plan, rejecting an unknown major format version.
 func ReadPlan(r io.Reader) (*Plan, error) {
 	var p Plan
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&p); err != nil {
+	var raw json.RawMessage
+	if err := json.NewDecoder(r).Decode(&raw); err != nil {
 		return nil, fmt.Errorf("plan file: %v", err)
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("plan file: %v", err)
+	}
+	var has struct {
+		Complete *bool `json:"complete"`
+	}
+	if json.Unmarshal(raw, &has) == nil && has.Complete == nil {
+		p.Complete = len(p.Incomplete) == 0 // saved before plans said whether they were complete
 	}
 	major, _, _ := strings.Cut(p.FormatVersion, ".")
 	if major != FormatVersion {

@@ -103,8 +103,7 @@ type Daemon struct {
 	prevNow time.Time // the previous reconcile's clock
 
 	lagMu    sync.Mutex
-	lagFloor time.Time       // windows starting after this opened while the daemon ran
-	lagSeen  map[string]bool // window keys whose first start call was measured
+	lagSeen  map[string]time.Time // window pieces whose first create was measured -> piece end
 
 	mu         sync.Mutex // guards the fields below (read by HTTP handlers)
 	docs       Documents
@@ -166,7 +165,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.Grace = DefaultGrace
 	}
 	d := &Daemon{cfg: cfg, eng: eng, log: cfg.Log, dir: dir, trigger: make(chan struct{}, 1),
-		loader: newLoader(dir, cfg.Now), lagSeen: map[string]bool{}}
+		loader: newLoader(dir, cfg.Now), lagSeen: map[string]time.Time{}}
 	d.reg = cfg.Registry
 	if d.reg == nil {
 		d.reg = prometheus.NewRegistry()
