@@ -102,8 +102,8 @@ type Daemon struct {
 
 	prevNow time.Time // the previous reconcile's clock
 
-	lagMu    sync.Mutex
-	lagSeen  map[string]time.Time // window pieces whose first create was measured -> piece end
+	lagMu   sync.Mutex
+	lagSeen map[string]time.Time // window pieces whose first create was measured -> piece end
 
 	mu         sync.Mutex // guards the fields below (read by HTTP handlers)
 	docs       Documents
