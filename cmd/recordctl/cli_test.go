@@ -164,7 +164,9 @@ func specDir(t *testing.T, docs ...string) string {
 }
 
 // later is a whole minute at least an hour ahead: Tencent tasks created ahead.
-func later(h int) time.Time { return time.Now().Truncate(time.Minute).Add(time.Duration(h) * time.Hour) }
+func later(h int) time.Time {
+	return time.Now().Truncate(time.Minute).Add(time.Duration(h) * time.Hour)
+}
 
 // ---- 1. Truthful outcomes --------------------------------------------------
 
