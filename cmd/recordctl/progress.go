@@ -152,11 +152,10 @@ func (p *progress) line() string {
 		}
 	}
 	p.finished = keep
-	span := min(rateWindow, now.Sub(p.start))
-	rate := 0.0
-	if span > 0 {
-		rate = float64(len(keep)) / span.Seconds()
-	}
+	// Over the last rateWindow, and never less than a second: a burst of
+	// quick answers right at the start is not a rate of thousands a second.
+	span := max(time.Second, min(rateWindow, now.Sub(p.start)))
+	rate := float64(len(keep)) / span.Seconds()
 	failed := fmt.Sprintf("%d failed", p.failed)
 	if p.failed > 0 {
 		failed = p.paint("\x1b[31m", failed)

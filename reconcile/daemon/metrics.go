@@ -76,7 +76,7 @@ func newMetrics(reg prometheus.Registerer, nextEdge func() float64) *metrics {
 			Help: "Stops and deletes held back at the last reconcile, by reason (spec-errors, mass-stop)."}, []string{"reason"}),
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recordctl_window_start_lag_seconds",
 			Help:    "From a window's start to the first call that creates its task (0 when created ahead); windows found already open at startup included.",
-			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}}, []string{"provider"}),
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}}, []string{"provider"}),
 		missed: prometheus.NewCounter(prometheus.CounterOpts{Name: "recordctl_missed_windows_total",
 			Help: "Windows that opened and closed without a task (recordctl was down)."}),
 		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_provider_throttles_total",
