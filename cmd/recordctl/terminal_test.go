@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -179,6 +180,19 @@ spec:
 	// An aliyun List answers from the state without a request: no list request is counted.
 	if strings.Contains(string(body), `recordctl_provider_requests_total{code="OK",op="list",provider="ali"}`) {
 		t.Errorf("a list that sent no request was counted as a request")
+	}
+	// The log is JSON throughout, the emulator banner included, with durations as seconds.
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+		}
+		if v, ok := rec["lookahead"]; ok && v != float64(86400) {
+			t.Errorf("lookahead logged as %v, want 86400 (seconds)", v)
+		}
+	}
+	if !strings.Contains(log.String(), `"banner":"`) {
+		t.Errorf("no emulator banner in the JSON log:\n%s", log.String())
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)

@@ -259,7 +259,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			events = w.changed
 		}
 	}
-	d.log.Info("daemon started", "dir", d.dir, "resync", durOrNever(d.cfg.Resync), "lookahead", d.eng.Lookahead.String(),
+	d.log.Info("daemon started", "dir", d.dir, "resync", durOrNever(d.cfg.Resync), "lookahead", d.eng.Lookahead,
 		"allow_mass_stop", d.cfg.AllowMassStop)
 
 	d.reload(true)
@@ -446,9 +446,9 @@ func (d *Daemon) shutdown() {
 	d.log.Info("daemon stopped: state saved; recordings keep running and are picked up by the next start")
 }
 
-func durOrNever(x time.Duration) string {
+func durOrNever(x time.Duration) any {
 	if x < 0 {
 		return "never"
 	}
-	return x.String()
+	return x // a duration: seconds in JSON logs
 }
