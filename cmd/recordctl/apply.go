@@ -81,8 +81,14 @@ func newApplyCmd(g *globals) *cobra.Command {
 			defer e.close()
 			now := time.Now()
 			p := saved
+			ticker := time.NewTicker(progressInterval)
+			defer ticker.Stop()
+			e.eng.Exec.Observe = prog.call // throttles and retries, while observing and applying
 			if p == nil {
-				if p, err = e.eng.Plan(ctx, set, now); err != nil {
+				stopObserving := prog.observe(ctx, len(set.Providers), ticker.C)
+				p, err = e.eng.Plan(ctx, set, now)
+				stopObserving()
+				if err != nil {
 					return &exitError{code: 1, err: err}
 				}
 				flt.Apply(p, set, e.eng.Store.Snapshot())
@@ -110,15 +116,13 @@ func newApplyCmd(g *globals) *cobra.Command {
 					return &exitError{code: 1, err: errors.New("apply cancelled")}
 				}
 			}
-			e.eng.Exec.OnOutcome, e.eng.Exec.Observe = prog.outcome, prog.call
+			e.eng.Exec.OnOutcome = prog.outcome
 			if tty && !g.verbose {
 				// The progress line and its failure lines replace the per-action log lines.
 				e.eng.Log = slog.New(dropHandler{g.loggerAt(slog.LevelInfo).Handler(), "action"})
 			}
-			ticker := time.NewTicker(progressInterval)
 			done := prog.begin(ctx, len(p.Actions), ticker.C)
 			res, err := e.eng.Apply(ctx, set, p)
-			ticker.Stop()
 			done()
 			if err != nil {
 				return &exitError{code: 1, err: err}

@@ -33,6 +33,7 @@ type progress struct {
 	color bool
 	now   func() time.Time
 
+	observing           int // providers being observed (planning); 0 while applying
 	total, done, failed int
 	throttles, retries  int
 	start               time.Time
@@ -59,6 +60,24 @@ func (p *progress) clearLocked() {
 	}
 }
 
+// observe shows, on a terminal, that n providers are being observed
+// (planning under throttling can take minutes) until stop is called; the
+// line is then cleared for the plan.
+func (p *progress) observe(ctx context.Context, n int, ticks <-chan time.Time) (stop func()) {
+	p.mu.Lock()
+	p.observing, p.start = n, p.now()
+	p.drawLocked()
+	p.mu.Unlock()
+	stopTicks := p.tick(ctx, ticks)
+	return func() {
+		stopTicks()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.clearLocked()
+		p.observing, p.throttles, p.retries = 0, 0, 0
+	}
+}
+
 // begin starts counting total actions and, on a terminal, redraws on
 // every tick until ctx ends or stop is called.
 func (p *progress) begin(ctx context.Context, total int, ticks <-chan time.Time) (stop func()) {
@@ -66,6 +85,24 @@ func (p *progress) begin(ctx context.Context, total int, ticks <-chan time.Time)
 	p.total, p.start = total, p.now()
 	p.drawLocked()
 	p.mu.Unlock()
+	stopTicks := p.tick(ctx, ticks)
+	return func() {
+		stopTicks()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.tty {
+			p.drawLocked()
+			if p.shown {
+				io.WriteString(p.w, "\n")
+				p.shown = false
+			}
+		}
+	}
+}
+
+// tick redraws on every tick (terminal only) until ctx ends or the
+// returned stop is called.
+func (p *progress) tick(ctx context.Context, ticks <-chan time.Time) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	if p.tty && ticks != nil {
@@ -89,15 +126,6 @@ func (p *progress) begin(ctx context.Context, total int, ticks <-chan time.Time)
 	return func() {
 		close(done)
 		wg.Wait()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.tty {
-			p.drawLocked()
-			if p.shown {
-				io.WriteString(p.w, "\n")
-				p.shown = false
-			}
-		}
 	}
 }
 
@@ -161,6 +189,11 @@ func (p *progress) line() string {
 		failed = p.paint("\x1b[31m", failed)
 	}
 	var b strings.Builder
+	if p.observing > 0 {
+		fmt.Fprintf(&b, "Observing %d provider(s): %d throttled, %d retried, %s elapsed",
+			p.observing, p.throttles, p.retries, now.Sub(p.start).Round(time.Second))
+		return b.String()
+	}
 	fmt.Fprintf(&b, "Applying: %d/%d done, %s, %.1f/s, %d throttled, %d retried, %s elapsed",
 		p.done, p.total, failed, rate, p.throttles, p.retries, now.Sub(p.start).Round(time.Second))
 	return b.String()

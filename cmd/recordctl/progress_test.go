@@ -104,3 +104,24 @@ func TestProgressWithoutTerminal(t *testing.T) {
 		t.Fatalf("non-terminal output: %q", s)
 	}
 }
+
+// While the providers are observed (planning), a terminal shows that and
+// the throttles; the line is cleared before the plan is printed.
+func TestProgressWhileObserving(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	var out syncBuf
+	p := newProgress(&out, true, false, clk.now)
+	ticks := make(chan time.Time)
+	stop := p.observe(context.Background(), 4, ticks)
+	p.call(reconcile.Action{Action: "list"}, &providers.Error{Class: providers.Throttled}, time.Millisecond)
+	clk.add(3 * time.Second)
+	ticks <- clk.now()
+	ticks <- clk.now()
+	if s := out.String(); !strings.HasSuffix(s, "\r\x1b[KObserving 4 provider(s): 1 throttled, 1 retried, 3s elapsed") {
+		t.Fatalf("observing: %q", s)
+	}
+	stop()
+	if s := out.String(); !strings.HasSuffix(s, "3s elapsed\r\x1b[K") {
+		t.Fatalf("the observing line is not cleared: %q", s)
+	}
+}
