@@ -94,8 +94,9 @@ func zoneOr2(t string) string {
 func SummaryLine(p *Plan) string {
 	s := p.Summary
 	line := fmt.Sprintf("Plan: %d to create, %d to stop, %d to delete, %d to adopt.", s.Create, s.Stop, s.Delete, s.Adopt)
-	if len(p.Errors) > 0 {
-		line += fmt.Sprintf(" %d problem(s) found while planning.", len(p.Errors))
+	// Problems besides the unobserved providers (which IncompleteLine counts).
+	if n := len(p.Errors) - len(p.Incomplete); n > 0 {
+		line += fmt.Sprintf(" %d problem(s) found while planning.", n)
 	}
 	return line
 }

@@ -59,6 +59,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 			tty := isTerminal(g.stderr)
 			prog := newProgress(g.stderr, tty, colorOn(g.stderr), time.Now)
 			g.stderr = prog
+			slog.SetDefault(g.logger()) // provider packages log through the default logger
 			set, err := g.loadSpec(dir)
 			if err != nil {
 				return err

@@ -22,8 +22,8 @@ type filterFlags struct {
 }
 
 func (f *filterFlags) register(c *cobra.Command) {
-	c.Flags().StringArrayVar(&f.recordings, "recording", nil, "only this recording (repeatable; glob patterns such as 'news-*')")
-	c.Flags().StringArrayVar(&f.providers, "provider", nil, "only recordings of this Provider document (repeatable; glob patterns)")
+	c.Flags().StringArrayVar(&f.recordings, "recording", nil, "only the recording `NAME` (repeatable; glob patterns such as 'news-*')")
+	c.Flags().StringArrayVar(&f.providers, "provider", nil, "only recordings of the Provider document `NAME` (repeatable; glob patterns)")
 }
 
 // filter checks the flags against the documents: a pattern that matches
