@@ -445,6 +445,10 @@ func TestCLIStateShowRmImport(t *testing.T) {
 	if r = cli(t, dir, "plan", dir, "--state", st); !strings.Contains(r.stdout, "= adopt "+key) || !strings.Contains(r.stdout, "task "+taskID) {
 		t.Fatalf("after state rm the provider must still hold the task:\n%s", r)
 	}
+	if r = cli(t, dir, "plan", dir, "--state", st, "-o", "json"); !strings.Contains(r.stdout, `"found": {`) ||
+		strings.Contains(r.stdout, "0001-01-01") || strings.Contains(r.stdout, "null") {
+		t.Fatalf("plan -o json with a found task: no zero times, no nulls:\n%s", r)
+	}
 	// import checks at the provider before recording anything.
 	if r = cli(t, dir, "state", "import", key, "no-such-task", "--dir", dir, "--state", st); r.code != 1 || !strings.Contains(r.stderr, "does not list a task no-such-task") {
 		t.Fatalf("import of a task the provider does not have:\n%s", r)
