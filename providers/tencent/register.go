@@ -5,8 +5,10 @@ import "github.com/recordctl/recordctl/providers"
 func init() {
 	providers.Register(providers.Registration{
 		Type:         Type,
+		Spec:         specType{},
 		Capabilities: capabilities,
 		New:          New,
+		PointAt:      pointAt,
 		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
 	})
 }
