@@ -222,8 +222,6 @@ type Registration struct {
 	// without building a client).
 	Capabilities Capabilities
 	New          Factory
-	// NewEmulator builds this type's emulator; nil if it has none.
-	NewEmulator func(cfg EmulatorConfig) Emulator
 }
 
 var (

@@ -31,7 +31,6 @@ func init() {
 		Type:         spec.TypeAgora,
 		Capabilities: Caps,
 		New:          New,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
 	})
 }
 

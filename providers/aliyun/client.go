@@ -152,6 +152,5 @@ func init() {
 		Type:         spec.TypeAliyun,
 		Capabilities: Capabilities,
 		New:          New,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
 	})
 }

@@ -15,40 +15,60 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 )
+
+// factories builds each provider type's emulator. Registering a new
+// provider's emulator is one line here.
+var factories = map[string]func(emu.Config) emu.Emulator{
+	spec.TypeAgora:   func(c emu.Config) emu.Emulator { return agoraemu.NewEmulator(c) },
+	spec.TypeAliyun:  func(c emu.Config) emu.Emulator { return aliyunemu.NewEmulator(c) },
+	spec.TypeHuawei:  func(c emu.Config) emu.Emulator { return huaweiemu.NewEmulator(c) },
+	spec.TypeTencent: func(c emu.Config) emu.Emulator { return tencentemu.NewEmulator(c) },
+}
+
+// Types lists the provider types with an emulator, sorted (the order of
+// consecutive ports when a base port is given).
+func Types() []string {
+	out := make([]string, 0, len(factories))
+	for t := range factories {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Server runs one emulator per provider type, each on its own loopback listener(s).
 type Server struct {
 	// Emulators by provider type.
-	Emulators map[string]providers.Emulator
+	Emulators map[string]emu.Emulator
 	// URLs by provider type: base URLs in endpoint order (agora has two).
 	URLs   map[string][]string
-	Faults *providers.Faults
+	Faults *emu.Faults
 	srvs   []*http.Server
 }
 
 // Start serves every registered emulator. host is a loopback address;
 // port 0 picks ephemeral ports, otherwise consecutive ports from port are
 // used in type order (agora 2 of them).
-func Start(host string, port int, cfg providers.EmulatorConfig) (*Server, error) {
+func Start(host string, port int, cfg emu.Config) (*Server, error) {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("emulate: %q is not a loopback address; the emulator only listens on loopback", host)
 	}
 	if cfg.Faults == nil {
-		cfg.Faults = providers.NewFaults(uint64(time.Now().UnixNano()))
+		cfg.Faults = emu.NewFaults(uint64(time.Now().UnixNano()))
 	}
-	s := &Server{Emulators: map[string]providers.Emulator{}, URLs: map[string][]string{}, Faults: cfg.Faults}
+	s := &Server{Emulators: map[string]emu.Emulator{}, URLs: map[string][]string{}, Faults: cfg.Faults}
 	next := port
-	for _, typ := range providers.Types() {
-		reg, _ := providers.Lookup(typ)
-		if reg.NewEmulator == nil {
-			continue
-		}
-		emu := reg.NewEmulator(cfg)
-		s.Emulators[typ] = emu
-		for _, h := range emu.Handlers() {
+	for _, typ := range Types() {
+		e := factories[typ](cfg)
+		s.Emulators[typ] = e
+		for _, h := range e.Handlers() {
 			p := 0
 			if port != 0 {
 				p = next
@@ -87,8 +107,8 @@ func EnvName(typ, field string) string {
 // DemoEnv returns the demo credentials as environment assignments, sorted.
 func (s *Server) DemoEnv() []string {
 	var out []string
-	for typ, emu := range s.Emulators {
-		for f, v := range emu.DemoCredentials() {
+	for typ, e := range s.Emulators {
+		for f, v := range e.DemoCredentials() {
 			out = append(out, EnvName(typ, f)+"="+v)
 		}
 	}
@@ -103,7 +123,7 @@ func (s *Server) DemoEnv() []string {
 // at demo values too, so examples run without any real secret.
 func (s *Server) Point(set *spec.Set) error {
 	for _, p := range set.Providers {
-		emu, ok := s.Emulators[p.Spec.Type]
+		e, ok := s.Emulators[p.Spec.Type]
 		if !ok {
 			return fmt.Errorf("emulate: no emulator for provider type %q", p.Spec.Type)
 		}
@@ -112,9 +132,9 @@ func (s *Server) Point(set *spec.Set) error {
 		if len(urls) > 1 || len(p.Spec.Endpoints) > 0 {
 			p.Spec.Endpoints = append([]string(nil), urls...)
 		}
-		emu.Configure(p)
+		e.Configure(p)
 		creds := map[string]spec.SecretRef{}
-		for f, v := range emu.DemoCredentials() {
+		for f, v := range e.DemoCredentials() {
 			name := EnvName(p.Spec.Type, f)
 			if err := os.Setenv(name, v); err != nil {
 				return err
@@ -132,13 +152,13 @@ func (s *Server) Point(set *spec.Set) error {
 			continue
 		}
 		st := r.Spec.Stream
-		switch emu := s.Emulators[p.Spec.Type].(type) {
+		switch e := s.Emulators[p.Spec.Type].(type) {
 		case interface{ AddRecordConfig(domain, app string) }:
-			emu.AddRecordConfig(st.Domain, st.App)
+			e.AddRecordConfig(st.Domain, st.App)
 		case interface {
 			AddRule(domain, app, stream, recordType string) string
 		}:
-			emu.AddRule(st.Domain, st.App, st.Name, "COMMAND_RECORD")
+			e.AddRule(st.Domain, st.App, st.Name, "COMMAND_RECORD")
 		}
 	}
 	for _, r := range set.Recordings {

@@ -133,6 +133,5 @@ func init() {
 		Type:         spec.TypeHuawei,
 		Capabilities: Capabilities,
 		New:          New,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
 	})
 }

@@ -7,6 +7,5 @@ func init() {
 		Type:         Type,
 		Capabilities: capabilities,
 		New:          New,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
 	})
 }

@@ -1,4 +1,4 @@
-package tencent
+package tencentemu
 
 import (
 	"crypto/hmac"
@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 )
 
 // apiErr is a Response.Error the emulator answers with.
@@ -56,9 +56,9 @@ func (e *Emulator) serveAPI(r *http.Request) (map[string]any, *apiErr) {
 		return nil, errf(CodeInvalidParameter, "The request body could not be read.")
 	}
 	switch e.faults.Decide(r) {
-	case providers.FaultError, providers.FaultTimeout:
+	case emu.FaultError, emu.FaultTimeout:
 		return nil, errf(CodeInternalError, "An internal error has occurred. Retry your request, but if the problem persists, contact us.")
-	case providers.FaultThrottle:
+	case emu.FaultThrottle:
 		return nil, throttled(action)
 	}
 
@@ -151,7 +151,7 @@ func (e *Emulator) checkSignature(r *http.Request, body []byte) *apiErr {
 	if r.Header.Get("X-TC-Content-SHA256") == "UNSIGNED-PAYLOAD" {
 		payload = hashHex([]byte("UNSIGNED-PAYLOAD"))
 	}
-	_, want := Signer{SecretID: DemoSecretID, SecretKey: DemoSecretKey}.sign("POST", "/", r.URL.RawQuery, hdrs, payload, ts)
+	want := tc3Signature(DemoSecretKey, a.service, "POST", "/", r.URL.RawQuery, hdrs, payload, ts)
 	if !hmac.Equal([]byte(want), []byte(a.signature)) {
 		return errf(CodeSignatureFailure, "The provided credentials could not be validated. Please check your signature is correct.")
 	}

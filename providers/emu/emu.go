@@ -1,4 +1,4 @@
-package providers
+package emu
 
 import (
 	"math/rand/v2"
@@ -10,8 +10,8 @@ import (
 	"github.com/recordctl/recordctl/spec"
 )
 
-// EmulatorConfig is shared by every provider emulator.
-type EmulatorConfig struct {
+// Config is shared by every provider emulator.
+type Config struct {
 	// Now is the emulator's clock (injectable for tests); nil means time.Now.
 	Now func() time.Time
 	// Faults is the fault injector consulted on every request; nil means none.
@@ -19,7 +19,7 @@ type EmulatorConfig struct {
 }
 
 // Clock returns c.Now or time.Now.
-func (c EmulatorConfig) Clock() func() time.Time {
+func (c Config) Clock() func() time.Time {
 	if c.Now != nil {
 		return c.Now
 	}
