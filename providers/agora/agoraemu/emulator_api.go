@@ -90,12 +90,12 @@ func (e *Emulator) listener(idx int) http.Handler {
 			writeJSON(w, http.StatusGatewayTimeout, map[string]any{"message": "upstream request timeout"})
 			return
 		}
-		user, pass, ok := r.BasicAuth()
+		ok, match := basicCredential(r.Header.Get("Authorization"), DemoCustomerID, DemoCustomerSecret)
 		if !ok {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized"})
 			return
 		}
-		if user != DemoCustomerID || pass != DemoCustomerSecret {
+		if !match {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Invalid authentication credentials"})
 			return
 		}
