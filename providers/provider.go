@@ -233,8 +233,6 @@ type Registration struct {
 	// references that do not resolve (tokens, storage keys) are replaced by
 	// demo values an emulator accepts; nil if the options hold no secret.
 	DemoOptions func(o spec.RecordingOptions) spec.RecordingOptions
-	// NewEmulator builds this type's emulator; nil if it has none.
-	NewEmulator func(cfg EmulatorConfig) Emulator
 }
 
 var (

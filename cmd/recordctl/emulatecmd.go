@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
 )
 
@@ -37,11 +37,11 @@ func newEmulateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("--listen: bad port %q", portStr)}
 			}
-			faults := providers.NewFaults(seed)
+			faults := emu.NewFaults(seed)
 			faults.Set(errorRate, latency, throttle)
 			faults.SetTimeoutRate(timeoutRate)
 			faults.SetLostAnswerRate(lostRate)
-			srv, err := emulate.Start(host, port, providers.EmulatorConfig{Faults: faults})
+			srv, err := emulate.Start(host, port, emu.Config{Faults: faults})
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
 func TestRegistered(t *testing.T) {
 	r, ok := providers.Lookup(spec.TypeAgora)
-	if !ok || r.New == nil || r.NewEmulator == nil {
-		t.Fatal("agora is not registered with a factory and an emulator")
+	if !ok || r.New == nil {
+		t.Fatal("agora is not registered with a factory")
 	}
 	c := r.Capabilities
 	if c.ScheduleAhead || c.CanList || c.StartDeadline != 90*time.Second || c.DefaultRateLimit != 10 {
@@ -356,7 +357,7 @@ func TestNewRejectsBadDocuments(t *testing.T) {
 		mod(&d)
 		if _, err := New(&d, providers.Options{}); err == nil {
 			t.Errorf("%s: New succeeded", name)
-		} else if strings.Contains(err.Error(), DemoCustomerSecret) {
+		} else if strings.Contains(err.Error(), agoraemu.DemoCustomerSecret) {
 			t.Errorf("%s: error shows the secret", name)
 		}
 	}

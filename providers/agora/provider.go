@@ -33,7 +33,6 @@ func init() {
 		New:          New,
 		PointAt:      pointAt,
 		DemoOptions:  demoOptions,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
 	})
 }
 

@@ -3,6 +3,7 @@ package agora
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -57,7 +59,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{testToken, testAccessKey, testSecretKey, DemoCustomerSecret} {
+	for _, s := range []string{testToken, testAccessKey, testSecretKey, agoraemu.DemoCustomerSecret} {
 		if strings.Contains(string(blob), s) {
 			t.Errorf("secret %q appears in output: %s", s, blob)
 		}
@@ -72,13 +74,14 @@ func TestEchoedSecretIsRedacted(t *testing.T) {
 	e := newEnv(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/acquire") {
-			writeJSON(w, 200, acquireResponse{ResourceID: "R"})
+			_, _ = io.WriteString(w, `{"resourceId":"R"}`)
 			return
 		}
 		var in startRequest
 		_ = json.NewDecoder(r.Body).Decode(&in)
-		codeErr(w, 400, codeInvalidParam, "bad storageConfig secretKey="+in.ClientRequest.StorageConfig.SecretKey+
-			" token="+in.ClientRequest.Token)
+		w.WriteHeader(400)
+		_ = json.NewEncoder(w).Encode(map[string]any{"code": codeInvalidParam, "reason": "bad storageConfig secretKey=" +
+			in.ClientRequest.StorageConfig.SecretKey + " token=" + in.ClientRequest.Token})
 	}))
 	defer srv.Close()
 	e.doc.Spec.Endpoints = []string{srv.URL}

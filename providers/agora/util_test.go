@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -118,8 +120,8 @@ type env struct {
 	t        testing.TB
 	clock    *fakeClock
 	sleeps   *sleepRec
-	faults   *providers.Faults
-	emu      *Emulator
+	faults   *emu.Faults
+	emu      *agoraemu.Emulator
 	primary  *httptest.Server
 	fallback *httptest.Server
 	tap      *tap
@@ -130,10 +132,10 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)}, faults: providers.NewFaults(1),
+	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)}, faults: emu.NewFaults(1),
 		dir: t.TempDir()}
 	e.sleeps = &sleepRec{clock: e.clock}
-	e.emu = NewEmulator(providers.EmulatorConfig{Now: e.clock.Now, Faults: e.faults})
+	e.emu = agoraemu.NewEmulator(emu.Config{Now: e.clock.Now, Faults: e.faults})
 	hs := e.emu.Handlers()
 	e.primary, e.fallback = httptest.NewServer(e.faults.LoseAnswers(hs[0])), httptest.NewServer(e.faults.LoseAnswers(hs[1]))
 	t.Cleanup(e.primary.Close)
@@ -220,7 +222,7 @@ func (e *env) list(task providers.Task) providers.Task {
 }
 
 // session returns the emulator's session with sid.
-func (e *env) session(sid string) Session {
+func (e *env) session(sid string) agoraemu.Session {
 	e.t.Helper()
 	for _, s := range e.emu.Sessions() {
 		if s.SID == sid {
@@ -228,7 +230,7 @@ func (e *env) session(sid string) Session {
 		}
 	}
 	e.t.Fatalf("emulator has no session %s", sid)
-	return Session{}
+	return agoraemu.Session{}
 }
 
 func classOf(t testing.TB, err error) *providers.Error {

@@ -158,6 +158,5 @@ func init() {
 		Capabilities: capabilities,
 		New:          New,
 		PointAt:      pointAt,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
 	})
 }

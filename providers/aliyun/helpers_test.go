@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -32,23 +34,23 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type fixture struct {
-	emu    *Emulator
+	emu    *aliyunemu.Emulator
 	client *Client
 	clk    *clock
-	faults *providers.Faults
+	faults *emu.Faults
 	srv    *httptest.Server
 }
 
 // newFixture serves an emulator on loopback and points a client at it with
-// the given secret (use DemoAccessKeySecret for a valid one).
+// the given secret (use aliyunemu.DemoAccessKeySecret for a valid one).
 func newFixture(t *testing.T, secret string) *fixture {
 	t.Helper()
 	clk := newClock()
-	faults := providers.NewFaults(1)
-	emu := NewEmulator(providers.EmulatorConfig{Now: clk.Now, Faults: faults})
+	faults := emu.NewFaults(1)
+	emu := aliyunemu.NewEmulator(emu.Config{Now: clk.Now, Faults: faults})
 	srv := httptest.NewServer(emu.Handlers()[0])
 	t.Cleanup(srv.Close)
-	t.Setenv("RECORDCTL_TEST_ALIYUN_AK", DemoAccessKeyID)
+	t.Setenv("RECORDCTL_TEST_ALIYUN_AK", aliyunemu.DemoAccessKeyID)
 	t.Setenv("RECORDCTL_TEST_ALIYUN_SK", secret)
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "ali-test"}, Spec: spec.ProviderSpec{
 		Type: spec.TypeAliyun, Endpoint: srv.URL,

@@ -139,6 +139,5 @@ func init() {
 		Capabilities: capabilities,
 		New:          New,
 		PointAt:      pointAt,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
 	})
 }

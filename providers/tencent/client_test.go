@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -251,7 +253,7 @@ func TestHeaders(t *testing.T) {
 	for i, h := range seen {
 		if h.Get("X-TC-Action") != want[i] || h.Get("X-TC-Version") != "2018-08-01" || h.Get("X-TC-Region") != "ap-guangzhou" ||
 			h.Get("X-TC-Timestamp") != strconv.FormatInt(t0.Unix(), 10) || h.Get("Content-Type") != "application/json" ||
-			h.Get("User-Agent") != "recordctl/1.2.3" || !strings.HasPrefix(h.Get("Authorization"), "TC3-HMAC-SHA256 Credential="+DemoSecretID+"/2026-11-17/live/tc3_request, SignedHeaders=content-type;host, Signature=") {
+			h.Get("User-Agent") != "recordctl/1.2.3" || !strings.HasPrefix(h.Get("Authorization"), "TC3-HMAC-SHA256 Credential="+tencentemu.DemoSecretID+"/2026-11-17/live/tc3_request, SignedHeaders=content-type;host, Signature=") {
 			t.Errorf("request %d headers: %v", i, h)
 		}
 		if hosts[i] != strings.TrimPrefix(spy.URL, "http://") {
@@ -303,7 +305,7 @@ func TestNewRejectsBadDocuments(t *testing.T) {
 // and emulator, and the emulator fills the region.
 func TestRegistration(t *testing.T) {
 	r, ok := providers.Lookup("tencent")
-	if !ok || r.New == nil || r.NewEmulator == nil {
+	if !ok || r.New == nil {
 		t.Fatalf("registration %+v", r)
 	}
 	want := providers.Capabilities{ScheduleAhead: true, MaxLookahead: 6 * 24 * time.Hour, MaxTaskDuration: 24 * time.Hour,
@@ -311,13 +313,13 @@ func TestRegistration(t *testing.T) {
 	if r.Capabilities != want {
 		t.Errorf("capabilities %+v", r.Capabilities)
 	}
-	emu := r.NewEmulator(providers.EmulatorConfig{})
+	emu := tencentemu.NewEmulator(emu.Config{})
 	p := &spec.Provider{}
 	emu.Configure(p)
 	if p.Spec.Region != "ap-guangzhou" {
 		t.Errorf("Configure set region %q", p.Spec.Region)
 	}
-	if c := emu.DemoCredentials(); c["secretId"] != DemoSecretID || c["secretKey"] != DemoSecretKey || len(c) != 2 {
+	if c := emu.DemoCredentials(); c["secretId"] != tencentemu.DemoSecretID || c["secretKey"] != tencentemu.DemoSecretKey || len(c) != 2 {
 		t.Errorf("demo credentials %v", c)
 	}
 	p.Spec.Region = "ap-tokyo"

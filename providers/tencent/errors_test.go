@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -137,7 +138,7 @@ func TestAuthFailures(t *testing.T) {
 		t.Errorf("wrong key: %v", err)
 	}
 
-	t.Setenv("TEST_TC_SECRET_KEY", DemoSecretKey)
+	t.Setenv("TEST_TC_SECRET_KEY", tencentemu.DemoSecretKey)
 	t.Setenv("TEST_TC_SECRET_ID", "AKIDnobodyHasThisId000000000000000000")
 	c = f.client(t, providers.Options{})
 	_, err = c.List(ctx, providers.Scope{Streams: []spec.Stream{news}, From: t0, To: t0.Add(time.Hour)})
@@ -148,7 +149,7 @@ func TestAuthFailures(t *testing.T) {
 		t.Errorf("error shows the secretId: %v", err)
 	}
 
-	t.Setenv("TEST_TC_SECRET_ID", DemoSecretID)
+	t.Setenv("TEST_TC_SECRET_ID", tencentemu.DemoSecretID)
 	for _, skew := range []time.Duration{6 * time.Minute, -6 * time.Minute} {
 		c = f.client(t, providers.Options{Now: func() time.Time { return f.clk.Now().Add(skew) }})
 		_, err = c.Stop(ctx, providers.Task{ID: "x"})
@@ -193,7 +194,7 @@ func TestVODInactive(t *testing.T) {
 // is throttled; a second later requests pass again.
 func TestRateLimit(t *testing.T) {
 	f := newFixture(t)
-	f.emu.wall = f.clk.Now // make the bucket follow only the test clock
+	f.emu.SetWallClock(f.clk.Now) // make the bucket follow only the test clock
 	f.emu.SetRateLimit(20)
 	ctx := context.Background()
 	stop := func() error { _, err := f.c.Stop(ctx, providers.Task{ID: "x"}); return err }
@@ -279,7 +280,7 @@ func TestSecretsScrubbed(t *testing.T) {
 	f := newFixture(t)
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"bad %s with key %s"},"RequestId":"r"}}`,
-			r.Header.Get("Authorization"), DemoSecretKey)
+			r.Header.Get("Authorization"), tencentemu.DemoSecretKey)
 	}))
 	defer echo.Close()
 	f.doc.Spec.Endpoint = echo.URL

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 	"golang.org/x/time/rate"
 )
@@ -62,7 +63,7 @@ func TestListLongRange(t *testing.T) {
 	f.emu.SetRateLimit(0)
 	from, to := t0.Add(-20*24*time.Hour), t0.Add(5*24*time.Hour)
 	want := map[string]bool{}
-	var all []EmuTask
+	var all []tencentemu.EmuTask
 	// A 20-hour task every 13 hours: many straddle any boundary.
 	for s := from.Add(-3 * 24 * time.Hour); s.Before(to.Add(3 * 24 * time.Hour)); s = s.Add(13 * time.Hour) {
 		task := f.emu.InjectTask(news, s, s.Add(20*time.Hour))

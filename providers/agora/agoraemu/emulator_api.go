@@ -1,4 +1,4 @@
-package agora
+package agoraemu
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 )
 
 // route is a parsed API path.
@@ -80,22 +80,22 @@ func (e *Emulator) listener(idx int) http.Handler {
 			return
 		}
 		switch e.faults.Decide(r) {
-		case providers.FaultError:
+		case emu.FaultError:
 			writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal Server Error"})
 			return
-		case providers.FaultThrottle:
+		case emu.FaultThrottle:
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "API rate limit exceeded"})
 			return
-		case providers.FaultTimeout:
+		case emu.FaultTimeout:
 			writeJSON(w, http.StatusGatewayTimeout, map[string]any{"message": "upstream request timeout"})
 			return
 		}
-		user, pass, ok := r.BasicAuth()
+		ok, match := basicCredential(r.Header.Get("Authorization"), DemoCustomerID, DemoCustomerSecret)
 		if !ok {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized"})
 			return
 		}
-		if user != DemoCustomerID || pass != DemoCustomerSecret {
+		if !match {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Invalid authentication credentials"})
 			return
 		}

@@ -1,4 +1,4 @@
-package agora
+package agoraemu
 
 import (
 	"crypto/sha256"

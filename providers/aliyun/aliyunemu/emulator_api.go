@@ -1,4 +1,4 @@
-package aliyun
+package aliyunemu
 
 import (
 	"crypto/subtle"
@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -16,13 +16,13 @@ import (
 func (e *Emulator) api(w http.ResponseWriter, r *http.Request) {
 	reqID := e.requestID()
 	switch e.cfg.Faults.Decide(r) {
-	case providers.FaultError:
+	case emu.FaultError:
 		e.writeErr(w, reqID, fail(500, CodeInternalError, "The request processing has failed due to some unknown error."))
 		return
-	case providers.FaultThrottle:
+	case emu.FaultThrottle:
 		e.writeErr(w, reqID, e.throttled())
 		return
-	case providers.FaultTimeout:
+	case emu.FaultTimeout:
 		if r.Context().Err() != nil {
 			return
 		}

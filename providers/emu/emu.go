@@ -1,4 +1,4 @@
-package providers
+package emu
 
 import (
 	"math/rand/v2"
@@ -10,8 +10,8 @@ import (
 	"github.com/recordctl/recordctl/spec"
 )
 
-// EmulatorConfig is shared by every provider emulator.
-type EmulatorConfig struct {
+// Config is shared by every provider emulator.
+type Config struct {
 	// Now is the emulator's clock (injectable for tests); nil means time.Now.
 	Now func() time.Time
 	// Faults is the fault injector consulted on every request; nil means none.
@@ -19,7 +19,7 @@ type EmulatorConfig struct {
 }
 
 // Clock returns c.Now or time.Now.
-func (c EmulatorConfig) Clock() func() time.Time {
+func (c Config) Clock() func() time.Time {
 	if c.Now != nil {
 		return c.Now
 	}
@@ -34,10 +34,14 @@ type Emulator interface {
 	// DemoCredentials maps credential field names (as in the Provider
 	// document, e.g. "secretId") to the demo values the emulator accepts.
 	DemoCredentials() map[string]string
-	// Configure fills the provider-specific fields a Provider document needs
-	// to talk to this emulator (region, projectId, appId ...), besides the
-	// endpoints and credentials that the caller sets.
-	Configure(p *spec.Provider)
+	// DemoFields maps the Provider-document fields that name the
+	// emulator's demo account (region, projectId, appId ...) to their
+	// values; the provider package's Registration.PointAt applies them.
+	DemoFields() map[string]string
+	// PrepareStream sets up what the cloud needs before a stream can be
+	// recorded (aliyun: a recording configuration; huawei: a COMMAND_RECORD
+	// rule), as a user would in the console; nothing where none is needed.
+	PrepareStream(s spec.Stream)
 }
 
 // Faults injects failures into emulator responses. Safe for concurrent use;

@@ -1,4 +1,4 @@
-package huawei
+package huaweiemu
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package huawei
+package huaweiemu
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -45,7 +45,7 @@ type Recording struct {
 // Emulator is a wire-compatible fake of Huawei Live's RunRecord and
 // ListRecordRules on the injectable clock.
 type Emulator struct {
-	cfg providers.EmulatorConfig
+	cfg emu.Config
 	now func() time.Time
 
 	mu        sync.Mutex
@@ -70,7 +70,7 @@ type offlineStream struct {
 // NewEmulator returns an emulator accepting the demo credentials and
 // project, with a COMMAND_RECORD rule for each DemoDomains entry, every
 // stream online until marked offline.
-func NewEmulator(cfg providers.EmulatorConfig) *Emulator {
+func NewEmulator(cfg emu.Config) *Emulator {
 	e := &Emulator{
 		cfg: cfg, now: cfg.Clock(),
 		keys:      map[string]string{DemoAccessKey: DemoSecretKey},
@@ -87,27 +87,22 @@ func NewEmulator(cfg providers.EmulatorConfig) *Emulator {
 	return e
 }
 
-// Handlers implements providers.Emulator: one handler serves the API and /_emulator/.
+// Handlers implements emu.Emulator: one handler serves the API and /_emulator/.
 func (e *Emulator) Handlers() []http.Handler { return []http.Handler{e} }
 
-// DemoCredentials implements providers.Emulator.
+// DemoCredentials implements emu.Emulator.
 func (e *Emulator) DemoCredentials() map[string]string {
 	return map[string]string{"accessKey": DemoAccessKey, "secretKey": DemoSecretKey}
 }
 
-// Configure implements providers.Emulator: it fills region and projectId
-// if unset and accepts the document's projectId from then on.
-func (e *Emulator) Configure(p *spec.Provider) {
-	if p.Spec.Region == "" {
-		p.Spec.Region = DemoRegion
-	}
-	if p.Spec.ProjectID == "" {
-		p.Spec.ProjectID = DemoProjectID
-	}
-	e.mu.Lock()
-	e.projects[p.Spec.ProjectID] = true
-	e.mu.Unlock()
+// DemoFields names the demo project and region.
+func (e *Emulator) DemoFields() map[string]string {
+	return map[string]string{"region": DemoRegion, "projectId": DemoProjectID}
 }
+
+// PrepareStream adds a COMMAND_RECORD rule for the stream, without which
+// RunRecord is refused.
+func (e *Emulator) PrepareStream(s spec.Stream) { e.AddRule(s.Domain, s.App, s.Name, "COMMAND_RECORD") }
 
 // ServeHTTP routes /_emulator/ to the admin API and everything else to the Live API.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {

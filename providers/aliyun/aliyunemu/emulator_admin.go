@@ -1,4 +1,4 @@
-package aliyun
+package aliyunemu
 
 import (
 	"net/http"

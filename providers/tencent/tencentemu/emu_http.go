@@ -1,19 +1,16 @@
-package tencent
+package tencentemu
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 )
 
 // apiErr is a Response.Error the emulator answers with.
@@ -56,9 +53,9 @@ func (e *Emulator) serveAPI(r *http.Request) (map[string]any, *apiErr) {
 		return nil, errf(CodeInvalidParameter, "The request body could not be read.")
 	}
 	switch e.faults.Decide(r) {
-	case providers.FaultError, providers.FaultTimeout:
+	case emu.FaultError, emu.FaultTimeout:
 		return nil, errf(CodeInternalError, "An internal error has occurred. Retry your request, but if the problem persists, contact us.")
-	case providers.FaultThrottle:
+	case emu.FaultThrottle:
 		return nil, throttled(action)
 	}
 
@@ -112,50 +109,17 @@ func throttled(action string) *apiErr {
 	return errf(CodeRequestLimitExceeded, "Your current request times exceeds the frequency limit `%d` for a second of %s. Please reduce the frequency of calls.", RateLimit, action)
 }
 
-// checkSignature verifies Authorization as the service does: secret id,
-// timestamp within 5 minutes, then the TC3 signature over the signed headers.
+// checkSignature verifies the request against the demo key pair.
 func (e *Emulator) checkSignature(r *http.Request, body []byte) *apiErr {
-	auth := r.Header.Get("Authorization")
-	a, ok := parseAuthorization(auth)
-	if !ok {
-		return errf(CodeInvalidAuthorization, "The Authorization header is missing or malformed; expected `TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.")
+	return verifyTC3(r, body, demoKey, e.now())
+}
+
+// demoKey is the emulator's one account: the demo key pair.
+func demoKey(id string) (string, bool) {
+	if id != DemoSecretID {
+		return "", false
 	}
-	if a.secretID != DemoSecretID {
-		return errf(CodeSecretIDNotFound, "The SecretId is not found, please ensure that your SecretId is correct.")
-	}
-	ts, err := strconv.ParseInt(r.Header.Get("X-TC-Timestamp"), 10, 64)
-	if err != nil {
-		return errf(CodeInvalidParamValue, "The value of the parameter `Timestamp` is invalid; it must be a Unix time in seconds.")
-	}
-	now := e.now()
-	if d := time.Unix(ts, 0).Sub(now); d > clockSkew || d < -clockSkew {
-		return errf(CodeSignatureExpire, "Signature expire. Request timestamp %d differs from server time %d by more than 300 s.", ts, now.Unix())
-	}
-	if a.service != Service || a.date != time.Unix(ts, 0).UTC().Format("2006-01-02") {
-		return errf(CodeSignatureFailure, "The credential scope %s/%s/tc3_request does not match the request date and service `live`.", a.date, a.service)
-	}
-	var hdrs []header
-	seen := map[string]bool{}
-	for _, name := range strings.Split(a.signedHeaders, ";") {
-		v := r.Header.Get(name)
-		if name == "host" {
-			v = r.Host
-		}
-		hdrs = append(hdrs, header{name, strings.TrimSpace(v)})
-		seen[name] = true
-	}
-	if !seen["content-type"] || !seen["host"] {
-		return errf(CodeSignatureFailure, "SignedHeaders must include content-type and host.")
-	}
-	payload := hashHex(body)
-	if r.Header.Get("X-TC-Content-SHA256") == "UNSIGNED-PAYLOAD" {
-		payload = hashHex([]byte("UNSIGNED-PAYLOAD"))
-	}
-	_, want := Signer{SecretID: DemoSecretID, SecretKey: DemoSecretKey}.sign("POST", "/", r.URL.RawQuery, hdrs, payload, ts)
-	if !hmac.Equal([]byte(want), []byte(a.signature)) {
-		return errf(CodeSignatureFailure, "The provided credentials could not be validated. Please check your signature is correct.")
-	}
-	return nil
+	return DemoSecretKey, true
 }
 
 // authorization is a parsed TC3 Authorization header.

@@ -1,4 +1,4 @@
-package huawei
+package huaweiemu
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -24,13 +24,13 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, ae.status, ae.body)
 	}
 	switch e.cfg.Faults.Decide(r) {
-	case providers.FaultError:
+	case emu.FaultError:
 		reply(fail(500, "LIVE.100011000", "Internal server error", "injected fault"))
 		return
-	case providers.FaultThrottle:
+	case emu.FaultThrottle:
 		reply(fail(429, CodeThrottled, "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second", ""))
 		return
-	case providers.FaultTimeout:
+	case emu.FaultTimeout:
 		if r.Context().Err() != nil {
 			return
 		}
@@ -104,7 +104,7 @@ func (e *Emulator) authenticate(r *http.Request, body []byte, project string) *a
 	deny := func(why string) *apiErr {
 		return fail(401, CodeAuthFailed, "Incorrect IAM authentication information: "+why, "")
 	}
-	a, err := ParseAuthorization(r.Header.Get("Authorization"))
+	a, err := parseAuthorization(r.Header.Get("Authorization"))
 	if err != nil {
 		return deny(err.Error())
 	}
@@ -129,7 +129,7 @@ func (e *Emulator) authenticate(r *http.Request, body []byte, project string) *a
 	if !known {
 		return deny("ak " + a.Access + " not exist")
 	}
-	want := Signature(r, body, a.SignedHeaders, sk)
+	want := expectedSignature(r, body, a.SignedHeaders, sk)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(a.Signature)) != 1 {
 		return deny("verify aksk signature fail")
 	}

@@ -1,4 +1,4 @@
-package agora
+package agoraemu
 
 import (
 	"crypto/rand"
@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -31,7 +31,7 @@ const (
 // cfg.Clock() plus Advance offsets.
 type Emulator struct {
 	clock  func() time.Time
-	faults *providers.Faults
+	faults *emu.Faults
 	salt   string
 
 	mu          sync.Mutex
@@ -50,7 +50,7 @@ type Emulator struct {
 }
 
 // NewEmulator returns an emulator with no sessions and every channel active.
-func NewEmulator(cfg providers.EmulatorConfig) *Emulator {
+func NewEmulator(cfg emu.Config) *Emulator {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return &Emulator{
@@ -73,8 +73,11 @@ func (e *Emulator) DemoCredentials() map[string]string {
 	return map[string]string{"customerId": DemoCustomerID, "customerSecret": DemoCustomerSecret}
 }
 
-// Configure sets the demo App ID.
-func (e *Emulator) Configure(p *spec.Provider) { p.Spec.AppID = DemoAppID }
+// DemoFields names the demo App ID.
+func (e *Emulator) DemoFields() map[string]string { return map[string]string{"appId": DemoAppID} }
+
+// PrepareStream does nothing: a channel needs no setup to be recorded.
+func (e *Emulator) PrepareStream(spec.Stream) {}
 
 // Now is the emulator's current time.
 func (e *Emulator) Now() time.Time {

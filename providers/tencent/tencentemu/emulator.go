@@ -1,4 +1,4 @@
-package tencent
+package tencentemu
 
 import (
 	"crypto/rand"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -54,12 +55,20 @@ type EmuTask struct {
 	Status providers.Status `json:"status"`
 }
 
+// SetWallClock replaces the real-time clock the rate limiter also follows
+// (tests freeze it so only the emulator clock refills the bucket).
+func (e *Emulator) SetWallClock(now func() time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.wall = now
+}
+
 // Emulator is a wire-compatible fake of the CSS recording-task API. It is
 // an http.Handler; create it with NewEmulator.
 type Emulator struct {
 	now    func() time.Time
 	wall   func() time.Time // rate-limit refill also follows real time (see allow)
-	faults *providers.Faults
+	faults *emu.Faults
 	idSalt [8]byte
 
 	mu        sync.Mutex
@@ -76,10 +85,10 @@ type Emulator struct {
 	pushes    map[spec.Stream]time.Time // when each stream last started pushing
 }
 
-var _ providers.Emulator = (*Emulator)(nil)
+var _ emu.Emulator = (*Emulator)(nil)
 
 // NewEmulator returns an empty emulator on cfg's clock and faults.
-func NewEmulator(cfg providers.EmulatorConfig) *Emulator {
+func NewEmulator(cfg emu.Config) *Emulator {
 	e := &Emulator{
 		now:       cfg.Clock(),
 		wall:      time.Now,
@@ -108,12 +117,11 @@ func (e *Emulator) DemoCredentials() map[string]string {
 	return map[string]string{"secretId": DemoSecretID, "secretKey": DemoSecretKey}
 }
 
-// Configure sets the region (ap-guangzhou) if the document has none.
-func (e *Emulator) Configure(p *spec.Provider) {
-	if p.Spec.Region == "" {
-		p.Spec.Region = DefaultRegion
-	}
-}
+// DemoFields names the region (ap-guangzhou) used when a document names none.
+func (e *Emulator) DemoFields() map[string]string { return map[string]string{"region": DefaultRegion} }
+
+// PrepareStream does nothing: CreateRecordTask needs no setup.
+func (e *Emulator) PrepareStream(spec.Stream) {}
 
 // Tasks returns a snapshot of every task, deleted ones included, in
 // creation order, with Status derived from the emulator clock.

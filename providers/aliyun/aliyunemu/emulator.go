@@ -1,4 +1,4 @@
-package aliyun
+package aliyunemu
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -50,7 +50,7 @@ type Recording struct {
 // Emulator is a wire-compatible fake of ApsaraVideo Live's RPC API
 // (RealTimeRecordCommand, DescribeLiveRecordConfig) on the injectable clock.
 type Emulator struct {
-	cfg providers.EmulatorConfig
+	cfg emu.Config
 	now func() time.Time
 
 	mu       sync.Mutex
@@ -70,7 +70,7 @@ type Emulator struct {
 // NewEmulator returns an emulator accepting the demo credentials, with a
 // manual recording configuration for every DemoDomains app, every stream
 // online (being pushed) until marked offline, and the 50 QPS limit.
-func NewEmulator(cfg providers.EmulatorConfig) *Emulator {
+func NewEmulator(cfg emu.Config) *Emulator {
 	e := &Emulator{
 		cfg: cfg, now: cfg.Clock(),
 		keys:    map[string]string{DemoAccessKeyID: DemoAccessKeySecret},
@@ -87,20 +87,20 @@ func NewEmulator(cfg providers.EmulatorConfig) *Emulator {
 	return e
 }
 
-// Handlers implements providers.Emulator: one handler serves the API and /_emulator/.
+// Handlers implements emu.Emulator: one handler serves the API and /_emulator/.
 func (e *Emulator) Handlers() []http.Handler { return []http.Handler{e} }
 
-// DemoCredentials implements providers.Emulator.
+// DemoCredentials implements emu.Emulator.
 func (e *Emulator) DemoCredentials() map[string]string {
 	return map[string]string{"accessKeyId": DemoAccessKeyID, "accessKeySecret": DemoAccessKeySecret}
 }
 
-// Configure implements providers.Emulator: it fills the region if unset.
-func (e *Emulator) Configure(p *spec.Provider) {
-	if p.Spec.Region == "" {
-		p.Spec.Region = DemoRegion
-	}
-}
+// DemoFields names the demo region (used when a document names none).
+func (e *Emulator) DemoFields() map[string]string { return map[string]string{"region": DemoRegion} }
+
+// PrepareStream adds the recording configuration of the stream's domain
+// and app (AddLiveAppRecordConfig), without which the start is refused.
+func (e *Emulator) PrepareStream(s spec.Stream) { e.AddRecordConfig(s.Domain, s.App) }
 
 // ServeHTTP routes /_emulator/ to the admin API and everything else to the RPC API.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {

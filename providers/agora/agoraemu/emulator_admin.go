@@ -1,4 +1,4 @@
-package agora
+package agoraemu
 
 import (
 	"net/http"
