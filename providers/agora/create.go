@@ -12,8 +12,8 @@ import (
 )
 
 // maxAcquires bounds the acquire+start rounds of one Create (expired
-// resource, busy uid, exhausted start retries).
-const maxAcquires = 4
+// resource, the lookup of a running recorder, the backup uid).
+const maxAcquires = 5
 
 // Create starts a recorder in the channel following seed 004: acquire, then
 // start at once; start 5xx/65 retried with the same parameters at 3, 6, 9 s;
@@ -56,7 +56,7 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		uids[0], uids[1] = uids[1], uids[0]
 	}
 	p.remember(cname, uids, o, cr)
-	ui, switched := 0, false
+	ui, switched, looked := 0, false, false
 	var last error
 	for round := 0; round < maxAcquires; round++ {
 		uid := uids[ui]
@@ -98,13 +98,19 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 			p.mu.Unlock()
 			return providers.Task{}, err
 		case providers.ClassOf(err) == providers.Retryable:
-			// The seed's case: every start was answered with a 5xx (so
-			// none of them acted) after its 3 retries: acquire again with
-			// the backup uid. Never while resuming (an earlier attempt
-			// whose answer was lost may run under this uid, a 5xx may
-			// hide its 53) nor twice.
+			// Every start was answered with a 5xx (none acted) after the
+			// seed's 3 retries. Never switch uids while resuming (a lost
+			// earlier start may run under this uid) nor twice. First look
+			// for a recorder of this uid (one of a lost state, whose 53 a
+			// 5xx may have hidden): acquire again with the same uid, whose
+			// start answers 53 if one runs. Only when that is answered
+			// 5xx too (no recorder found), the seed's backup uid.
 			if switched || req.Resume {
 				return providers.Task{}, err
+			}
+			if !looked {
+				looked = true
+				continue
 			}
 			ui, switched = 1, true
 		default:

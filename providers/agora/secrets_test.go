@@ -40,7 +40,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 	record(e.create(rec, nil)) // both busy: error
 	record(e.prov.Stop(context.Background(), task))
 	record(e.prov.Stop(context.Background(), task)) // code 49
-	record(e.create(e.recording("secrets2", func(o *spec.Options) {
+	record(e.create(e.recording("secrets2", func(o *Options) {
 		o.Token = &spec.SecretRef{File: e.secretFile("badtok", "invalid-"+testToken)}
 	}), nil)) // code 110
 	e.faults.Set(1, 0, false)
@@ -84,7 +84,7 @@ func TestEchoedSecretIsRedacted(t *testing.T) {
 			in.ClientRequest.StorageConfig.SecretKey + " token=" + in.ClientRequest.Token})
 	}))
 	defer srv.Close()
-	e.doc.Spec.Endpoints = []string{srv.URL}
+	e.doc.Spec.Config = Config{AppID: agoraemu.DemoAppID, Endpoints: []string{srv.URL}}
 	e.prov = e.newProvider(e.doc)
 	_, err := e.create(e.recording("echo", nil), nil)
 	if err == nil {

@@ -79,11 +79,19 @@ func (p *Provider) stopped(t providers.Task, sid, mode string, files []string, c
 func (p *Provider) stopFound(ctx context.Context, t providers.Task) (providers.Task, error) {
 	h := t.Handle
 	cname, uid, mode := h["cname"], h["uid"], h["mode"]
-	rid, sid, err := p.findRecorder(ctx, cname, uid, mode)
+	rid, sid, fresh, err := p.findRecorder(ctx, cname, uid, mode)
 	if err != nil {
 		return t, err
 	}
 	files, code, err := p.stopSID(ctx, rid, sid, mode, cname, uid)
+	if fresh {
+		// Nothing of ours was running: t's recorder had left. The one the
+		// lookup started is stopped at once (nothing recorded: 435).
+		if err != nil && providers.ClassOf(err) != providers.NotFound {
+			return t, err
+		}
+		return p.stopped(t, h["sid"], h["mode"], t.Files, 0), nil
+	}
 	switch {
 	case err == nil:
 	case providers.ClassOf(err) == providers.NotFound && code != codeNotFound:
@@ -105,12 +113,12 @@ func (p *Provider) stopFound(ctx context.Context, t providers.Task) (providers.T
 // findRecorder looks up the recorder of (cname, uid) the only way Agora
 // allows without its sid: acquire and start with the same uid, as the last
 // Create did. A running recorder answers 53 (or 7), echoing its resourceId
-// and sid; a start that succeeds means none was running, and the one just
-// started is returned, so that the caller stops it at once.
-func (p *Provider) findRecorder(ctx context.Context, cname, uid, mode string) (rid, sid string, err error) {
+// and sid; a start that succeeds means none was running (fresh), and the
+// one just started is returned, so that the caller stops it at once.
+func (p *Provider) findRecorder(ctx context.Context, cname, uid, mode string) (rid, sid string, fresh bool, err error) {
 	rec, ok := p.recipe(cname, uid)
 	if !ok {
-		return "", "", &providers.Error{Class: providers.Permanent, Provider: Type, Op: "stop",
+		return "", "", false, &providers.Error{Class: providers.Permanent, Provider: Type, Op: "stop",
 			Message: "the recorder of uid " + uid + " in channel " + cname + " has no known sid and this process has not started it, so it cannot be looked up " +
 				"(a lookup needs the recording's start parameters): it may still record; stop it in the Agora console, or it leaves once the channel has been empty for maxIdleTime"}
 	}
@@ -119,22 +127,22 @@ func (p *Provider) findRecorder(ctx context.Context, cname, uid, mode string) (r
 	}
 	rid, err = p.acquire(ctx, cname, uid, rec.o)
 	if err != nil {
-		return "", "", err
+		return "", "", false, err
 	}
 	sr, err := p.start(ctx, rid, cname, uid, mode, rec.cr)
 	switch code := codeOf(err); {
 	case err == nil:
-		return rid, sr.SID, nil
+		return rid, sr.SID, true, nil
 	case (code == codeUIDBusy || code == codeRepeatStart) && sr.SID != "":
 		if sr.ResourceID != "" {
 			rid = sr.ResourceID
 		}
-		return rid, sr.SID, nil
+		return rid, sr.SID, false, nil
 	case code == codeUIDBusy || code == codeRepeatStart:
-		return "", "", &providers.Error{Class: providers.Permanent, Provider: Type, Op: "stop", Code: strconv.Itoa(code),
+		return "", "", false, &providers.Error{Class: providers.Permanent, Provider: Type, Op: "stop", Code: strconv.Itoa(code),
 			Message: "a recorder of uid " + uid + " records channel " + cname + " but Agora did not say its sid: stop it in the Agora console, or it leaves once the channel has been empty for maxIdleTime"}
 	}
-	return "", "", err
+	return "", "", false, err
 }
 
 func asErr(err error, target **providers.Error) bool { return errors.As(err, target) }

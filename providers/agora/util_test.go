@@ -145,10 +145,9 @@ func newEnv(t testing.TB) *env {
 		strings.TrimPrefix(e.fallback.URL, "http://"): "fallback",
 	}}
 	e.doc = &spec.Provider{Metadata: spec.Metadata{Name: "agora-test"}, Spec: spec.ProviderSpec{
-		Type: spec.TypeAgora, Endpoints: []string{e.primary.URL, e.fallback.URL},
+		Type: Type, Config: Config{AppID: agoraemu.DemoAppID, Endpoints: []string{e.primary.URL, e.fallback.URL}},
 		Credentials: map[string]spec.SecretRef{},
 	}}
-	e.emu.Configure(e.doc)
 	for k, v := range e.emu.DemoCredentials() {
 		e.doc.Spec.Credentials[k] = spec.SecretRef{File: e.secretFile(k, v)}
 	}
@@ -178,10 +177,10 @@ func (e *env) newProvider(doc *spec.Provider) *Provider {
 }
 
 // recording is a Recording of channel with storage and token by reference.
-func (e *env) recording(channel string, mod func(*spec.Options)) *spec.Recording {
-	o := spec.Options{
+func (e *env) recording(channel string, mod func(*Options)) *spec.Recording {
+	o := Options{
 		Token: &spec.SecretRef{File: e.secretFile("token", testToken)},
-		Storage: &spec.AgoraStorage{Vendor: 2, Region: 0, Bucket: "rec-bucket",
+		Storage: &Storage{Vendor: 2, Region: 0, Bucket: "rec-bucket",
 			AccessKey:      spec.SecretRef{File: e.secretFile("ak", testAccessKey)},
 			SecretKey:      spec.SecretRef{File: e.secretFile("sk", testSecretKey)},
 			FileNamePrefix: []string{"rec", "news"}},

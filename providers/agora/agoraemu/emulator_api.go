@@ -237,7 +237,10 @@ func (e *Emulator) start(w http.ResponseWriter, rt route, body []byte) {
 		codeErr(w, http.StatusBadRequest, codeParamMismatch, "mode does not match the scene of the resourceId")
 		return
 	case res.sid != "":
-		codeErr(w, http.StatusBadRequest, codeRepeatStart, "recording already running for this resourceId")
+		// Like Agora's other error bodies that echo them, 7 and 53 name
+		// the running recorder.
+		writeJSON(w, http.StatusBadRequest, map[string]any{"code": codeRepeatStart, "reason": "recording already running for this resourceId",
+			"cname": cname, "uid": uid, "resourceId": res.id, "sid": res.sid})
 		return
 	}
 	var in startRequest
@@ -269,7 +272,8 @@ func (e *Emulator) start(w http.ResponseWriter, rt route, body []byte) {
 	}
 	for _, s := range e.sessions {
 		if s.cname == cname && s.uid == uid && e.live(s, now) {
-			codeErr(w, http.StatusBadRequest, codeUIDBusy, "this uid is already recording in the channel")
+			writeJSON(w, http.StatusBadRequest, map[string]any{"code": codeUIDBusy, "reason": "this uid is already recording in the channel",
+				"cname": cname, "uid": uid, "resourceId": s.rid, "sid": s.sid})
 			return
 		}
 	}
