@@ -23,7 +23,7 @@ func TestTaskLifecycle(t *testing.T) {
 	ctx := context.Background()
 	tmpl, st := int64(1234), int64(0)
 	req := createReq(news, t0.Add(2*time.Hour), t0.Add(3*time.Hour+30*time.Minute))
-	req.Recording = &spec.Recording{Spec: spec.RecordingSpec{Options: spec.Options{TemplateID: &tmpl, StreamType: &st, Extension: "x"}}}
+	req.Recording = &spec.Recording{Spec: spec.RecordingSpec{Options: Options{TemplateID: &tmpl, StreamType: &st, Extension: "x"}}}
 
 	task, err := f.c.Create(ctx, req)
 	if err != nil {
@@ -154,7 +154,7 @@ func TestCreateRefusedLocally(t *testing.T) {
 		{"no stream name", createReq(spec.Stream{Domain: "d", App: "a"}, t0.Add(time.Hour), t0.Add(2*time.Hour)), "name"},
 		{"bad streamType", func() providers.CreateRequest {
 			r := createReq(news, t0.Add(time.Hour), t0.Add(2*time.Hour))
-			r.Recording = &spec.Recording{Spec: spec.RecordingSpec{Options: spec.Options{StreamType: &bad}}}
+			r.Recording = &spec.Recording{Spec: spec.RecordingSpec{Options: Options{StreamType: &bad}}}
 			return r
 		}(), "streamType"},
 	}
@@ -230,7 +230,7 @@ func TestHeaders(t *testing.T) {
 		f.emu.ServeHTTP(w, r)
 	}))
 	defer spy.Close()
-	f.doc.Spec.Endpoint = spy.URL
+	setEndpoint(f.doc, spy.URL)
 	c := f.client(t, providers.Options{UserAgent: "recordctl/1.2.3"})
 	ctx := context.Background()
 	task, err := c.Create(ctx, createReq(news, t0.Add(time.Hour), t0.Add(2*time.Hour)))
@@ -279,8 +279,8 @@ func TestNewRejectsBadDocuments(t *testing.T) {
 		doc  *spec.Provider
 		want string
 	}{
-		"no region":    {mod(func(p *spec.Provider) { p.Spec.Region = "" }), "region"},
-		"bad endpoint": {mod(func(p *spec.Provider) { p.Spec.Endpoint = "ftp://x" }), "endpoint"},
+		"no region":    {mod(func(p *spec.Provider) { setRegion(p, "") }), "region"},
+		"bad endpoint": {mod(func(p *spec.Provider) { setEndpoint(p, "ftp://x") }), "endpoint"},
 		"no secretKey": {mod(func(p *spec.Provider) { delete(p.Spec.Credentials, "secretKey") }), "credentials.secretKey"},
 		"unset env":    {mod(func(p *spec.Provider) { p.Spec.Credentials["secretId"] = spec.SecretRef{Env: "TEST_TC_UNSET_VAR"} }), "TEST_TC_UNSET_VAR"},
 		"missing file": {mod(func(p *spec.Provider) { p.Spec.Credentials["secretKey"] = spec.SecretRef{File: "/nonexistent/key"} }), "/nonexistent/key"},
@@ -302,7 +302,7 @@ func TestNewRejectsBadDocuments(t *testing.T) {
 }
 
 // TestRegistration: the type is registered with its capabilities, factory
-// and emulator, and the emulator fills the region.
+// and points a document at the emulator, keeping a region it names.
 func TestRegistration(t *testing.T) {
 	r, ok := providers.Lookup("tencent")
 	if !ok || r.New == nil {
@@ -314,17 +314,14 @@ func TestRegistration(t *testing.T) {
 		t.Errorf("capabilities %+v", r.Capabilities)
 	}
 	emu := tencentemu.NewEmulator(emu.Config{})
-	p := &spec.Provider{}
-	emu.Configure(p)
-	if p.Spec.Region != "ap-guangzhou" {
-		t.Errorf("Configure set region %q", p.Spec.Region)
+	cfg := r.PointAt(nil, []string{"http://127.0.0.1:1"}, emu.DemoFields()).(Config)
+	if cfg.Region != "ap-guangzhou" || cfg.Endpoint != "http://127.0.0.1:1" {
+		t.Errorf("PointAt gave %+v, want the emulator's URL and region", cfg)
 	}
 	if c := emu.DemoCredentials(); c["secretId"] != tencentemu.DemoSecretID || c["secretKey"] != tencentemu.DemoSecretKey || len(c) != 2 {
 		t.Errorf("demo credentials %v", c)
 	}
-	p.Spec.Region = "ap-tokyo"
-	emu.Configure(p)
-	if p.Spec.Region != "ap-tokyo" {
-		t.Errorf("Configure overwrote a region")
+	if cfg := r.PointAt(Config{Region: "ap-tokyo"}, []string{"http://127.0.0.1:1"}, emu.DemoFields()).(Config); cfg.Region != "ap-tokyo" {
+		t.Errorf("PointAt overwrote a region: %+v", cfg)
 	}
 }

@@ -163,16 +163,20 @@ func TestAuthFailures(t *testing.T) {
 	}
 }
 
-// TestRegionRejected: a region without the task API is a permanent error
-// listing the allowed ones.
+// TestRegionRejected: a region without the task API (ap-shanghai is a CSS
+// region, but not one of the task API's) is a permanent error listing the
+// allowed ones.
 func TestRegionRejected(t *testing.T) {
-	f := newFixture(t)
-	f.doc.Spec.Region = "ap-nowhere"
-	c := f.client(t, providers.Options{})
-	_, err := c.Stop(context.Background(), providers.Task{ID: "x"})
-	pe := asProviderError(t, err)
-	if pe.Code != CodeUnsupportedRegion || pe.Class != providers.Permanent || !strings.Contains(pe.Message, "ap-nowhere") || !strings.Contains(pe.Message, "ap-singapore") {
-		t.Errorf("got %v", err)
+	for _, region := range []string{"ap-nowhere", "ap-shanghai"} {
+		f := newFixture(t)
+		setRegion(f.doc, region)
+		c := f.client(t, providers.Options{})
+		_, err := c.Stop(context.Background(), providers.Task{ID: "x"})
+		pe := asProviderError(t, err)
+		if pe.Code != CodeUnsupportedRegion || pe.Class != providers.Permanent || !strings.Contains(pe.Message, region) ||
+			!strings.Contains(pe.Message, "ap-singapore") || strings.Contains(pe.Message, "ap-beijing") {
+			t.Errorf("%s: got %v", region, err)
+		}
 	}
 }
 
@@ -243,7 +247,7 @@ func TestTransportErrors(t *testing.T) {
 		"no Response": {serve(200, `{"foo":1}`), providers.Retryable, 200},
 		"closed port": {closed.URL, providers.Retryable, 0},
 	} {
-		f.doc.Spec.Endpoint = tc.endpoint
+		setEndpoint(f.doc, tc.endpoint)
 		c := f.client(t, providers.Options{})
 		_, err := c.Stop(ctx, providers.Task{ID: "x"})
 		pe := asProviderError(t, err)
@@ -252,7 +256,7 @@ func TestTransportErrors(t *testing.T) {
 		}
 	}
 
-	f.doc.Spec.Endpoint = f.srv.URL
+	setEndpoint(f.doc, f.srv.URL)
 	f.faults.SetTimeoutRate(1)
 	c := f.client(t, providers.Options{HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}})
 	_, err := c.Stop(ctx, providers.Task{ID: "x"})
@@ -283,7 +287,7 @@ func TestSecretsScrubbed(t *testing.T) {
 			r.Header.Get("Authorization"), tencentemu.DemoSecretKey)
 	}))
 	defer echo.Close()
-	f.doc.Spec.Endpoint = echo.URL
+	setEndpoint(f.doc, echo.URL)
 	c := f.client(t, providers.Options{})
 	_, err := c.Stop(context.Background(), providers.Task{ID: "x"})
 	if err == nil || !strings.Contains(err.Error(), "[redacted]") {

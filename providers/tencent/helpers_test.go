@@ -64,15 +64,14 @@ func newFixture(t testing.TB) *fixture {
 	f.doc = &spec.Provider{
 		Metadata: spec.Metadata{Name: "tc"},
 		Spec: spec.ProviderSpec{
-			Type:     Type,
-			Endpoint: f.srv.URL,
+			Type:   Type,
+			Config: Config{Region: "ap-guangzhou", Endpoint: f.srv.URL},
 			Credentials: map[string]spec.SecretRef{
 				"secretId":  {Env: "TEST_TC_SECRET_ID"},
 				"secretKey": {Env: "TEST_TC_SECRET_KEY"},
 			},
 		},
 	}
-	f.emu.Configure(f.doc)
 	f.c = f.client(t, providers.Options{})
 	return f
 }
@@ -173,4 +172,18 @@ func jsonBody(v any) string {
 	var b bytes.Buffer
 	_ = json.NewEncoder(&b).Encode(v)
 	return strings.TrimSpace(b.String())
+}
+
+// setEndpoint points doc at url.
+func setEndpoint(doc *spec.Provider, url string) {
+	c := configOf(doc)
+	c.Endpoint = url
+	doc.Spec.Config = c
+}
+
+// setRegion changes doc's region.
+func setRegion(doc *spec.Provider, region string) {
+	c := configOf(doc)
+	c.Region = region
+	doc.Spec.Config = c
 }

@@ -205,7 +205,7 @@ func TestListQueryWindows(t *testing.T) {
 		f.emu.ServeHTTP(w, r)
 	}))
 	defer spy.Close()
-	f.doc.Spec.Endpoint = spy.URL
+	setEndpoint(f.doc, spy.URL)
 	c := f.client(t, providers.Options{})
 	if _, err := c.List(context.Background(), providers.Scope{Streams: []spec.Stream{news, sports}, From: t0.Add(-10 * 24 * time.Hour), To: t0.Add(2 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)
