@@ -22,7 +22,7 @@ func BenchmarkStartRoundtrip(b *testing.B) {
 	srv := hs.URL
 	b.Setenv("BENCH_ALI_ID", aliyunemu.DemoAccessKeyID)
 	b.Setenv("BENCH_ALI_SK", aliyunemu.DemoAccessKeySecret)
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "bench"}, Spec: spec.ProviderSpec{Type: "aliyun", Region: aliyunemu.DemoRegion, Endpoint: srv,
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "bench"}, Spec: spec.ProviderSpec{Type: "aliyun", Config: Config{Region: aliyunemu.DemoRegion, Endpoint: srv},
 		Credentials: map[string]spec.SecretRef{"accessKeyId": {Env: "BENCH_ALI_ID"}, "accessKeySecret": {Env: "BENCH_ALI_SK"}}}}
 	c, err := NewClient(p, providers.Options{})
 	if err != nil {

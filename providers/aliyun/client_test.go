@@ -372,7 +372,7 @@ func TestWireFormat(t *testing.T) {
 	defer srv.Close()
 	t.Setenv("A_ID", aliyunemu.DemoAccessKeyID)
 	t.Setenv("A_SK", aliyunemu.DemoAccessKeySecret)
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "a"}, Spec: spec.ProviderSpec{Type: "aliyun", Region: "cn-beijing", Endpoint: srv.URL,
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "a"}, Spec: spec.ProviderSpec{Type: "aliyun", Config: Config{Region: "cn-beijing", Endpoint: srv.URL},
 		Credentials: map[string]spec.SecretRef{"accessKeyId": {Env: "A_ID"}, "accessKeySecret": {Env: "A_SK"}}}}
 	prov, err := providers.New(p, providers.Options{Now: clk.Now, UserAgent: "recordctl/9.9"})
 	if err != nil {
@@ -412,5 +412,22 @@ func TestNewRequiresCredentials(t *testing.T) {
 	p.Spec.Credentials["accessKeySecret"] = spec.SecretRef{Env: "A_UNSET_VARIABLE"}
 	if _, err := New(p, providers.Options{}); err == nil || !strings.Contains(err.Error(), "A_UNSET_VARIABLE") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestFinalizeImmediatelyIsACapability: the planner learns from the
+// provider, not from Alibaba's option, that the file appears at once.
+func TestFinalizeImmediatelyIsACapability(t *testing.T) {
+	for _, tc := range []struct {
+		opts spec.RecordingOptions
+		want time.Duration
+	}{{nil, 180 * time.Second}, {Options{}, 180 * time.Second}, {Options{FinalizeImmediately: true}, 0}} {
+		rec := &spec.Recording{Spec: spec.RecordingSpec{Options: tc.opts}}
+		if got := providers.CapabilitiesFor(capabilities, rec).StopFinalizeDelay; got != tc.want {
+			t.Errorf("options %+v: finalize delay %s, want %s", tc.opts, got, tc.want)
+		}
+	}
+	if capabilities.StopFinalizeDelay != 180*time.Second {
+		t.Error("CapabilitiesFor changed the type's capabilities")
 	}
 }

@@ -121,8 +121,8 @@ func TestRestartCommandEmitsFileAndContinues(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
-	r, ok := providers.Lookup(spec.TypeAliyun)
-	if !ok || r.Capabilities != Capabilities {
+	r, ok := providers.Lookup(Type)
+	if !ok || r.Capabilities != capabilities {
 		t.Fatalf("registration = %+v", r)
 	}
 	emu := aliyunemu.NewEmulator(emu.Config{})

@@ -53,13 +53,12 @@ func newFixture(t *testing.T, secret string) *fixture {
 	t.Setenv("RECORDCTL_TEST_ALIYUN_AK", aliyunemu.DemoAccessKeyID)
 	t.Setenv("RECORDCTL_TEST_ALIYUN_SK", secret)
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "ali-test"}, Spec: spec.ProviderSpec{
-		Type: spec.TypeAliyun, Endpoint: srv.URL,
+		Type: Type, Config: Config{Region: aliyunemu.DemoRegion, Endpoint: srv.URL},
 		Credentials: map[string]spec.SecretRef{
 			"accessKeyId":     {Env: "RECORDCTL_TEST_ALIYUN_AK"},
 			"accessKeySecret": {Env: "RECORDCTL_TEST_ALIYUN_SK"},
 		},
 	}}
-	emu.Configure(p)
 	c, err := NewClient(p, providers.Options{Now: clk.Now, HTTPClient: srv.Client(), UserAgent: "recordctl-test/1"})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +70,7 @@ var news = spec.Stream{Domain: "push.example.com", App: "live", Name: "news"}
 
 func createReq(s spec.Stream, finalize bool) providers.CreateRequest {
 	rec := &spec.Recording{Metadata: spec.Metadata{Name: "evening-news"}}
-	rec.Spec.Options.FinalizeImmediately = finalize
+	rec.Spec.Options = Options{FinalizeImmediately: finalize}
 	now := newClock().Now()
 	return providers.CreateRequest{Key: "evening-news@x", Recording: rec, Stream: s, Start: now, End: now.Add(time.Hour), Now: now}
 }

@@ -20,8 +20,8 @@ func BenchmarkStartRoundtrip(b *testing.B) {
 	b.Cleanup(srv.Close)
 	b.Setenv("BENCH_HW_AK", huaweiemu.DemoAccessKey)
 	b.Setenv("BENCH_HW_SK", huaweiemu.DemoSecretKey)
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "bench"}, Spec: spec.ProviderSpec{Type: "huawei", Endpoint: srv.URL,
-		ProjectID: huaweiemu.DemoProjectID, Credentials: map[string]spec.SecretRef{"accessKey": {Env: "BENCH_HW_AK"}, "secretKey": {Env: "BENCH_HW_SK"}}}}
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "bench"}, Spec: spec.ProviderSpec{Type: "huawei", Config: Config{Endpoint: srv.URL,
+		ProjectID: huaweiemu.DemoProjectID}, Credentials: map[string]spec.SecretRef{"accessKey": {Env: "BENCH_HW_AK"}, "secretKey": {Env: "BENCH_HW_SK"}}}}
 	c, err := NewClient(p, providers.Options{})
 	if err != nil {
 		b.Fatal(err)

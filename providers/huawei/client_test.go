@@ -31,8 +31,8 @@ func TestCreateStartsRecordingOnTheWire(t *testing.T) {
 	defer srv.Close()
 	t.Setenv("H_AK", huaweiemu.DemoAccessKey)
 	t.Setenv("H_SK", huaweiemu.DemoSecretKey)
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Region: "cn-north-4",
-		ProjectID: huaweiemu.DemoProjectID, Endpoint: srv.URL,
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Config: Config{Region: "cn-north-4",
+		ProjectID: huaweiemu.DemoProjectID, Endpoint: srv.URL},
 		Credentials: map[string]spec.SecretRef{"accessKey": {Env: "H_AK"}, "secretKey": {Env: "H_SK"}}}}
 	prov, err := providers.New(p, providers.Options{Now: clk.Now, UserAgent: "recordctl/9.9"})
 	if err != nil {
@@ -388,12 +388,12 @@ func TestDeleteListCapabilities(t *testing.T) {
 func TestNewValidatesDocument(t *testing.T) {
 	t.Setenv("H_AK", "ak")
 	t.Setenv("H_SK", "sk")
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Region: "cn-north-4",
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Config: Config{Region: "cn-north-4"},
 		Credentials: map[string]spec.SecretRef{"accessKey": {Env: "H_AK"}, "secretKey": {Env: "H_SK"}}}}
 	if _, err := New(p, providers.Options{}); err == nil || !strings.Contains(err.Error(), "projectId") {
 		t.Fatalf("err = %v", err)
 	}
-	p.Spec.ProjectID = "p1"
+	p.Spec.Config = Config{Region: "cn-north-4", ProjectID: "p1"}
 	c, err := NewClient(p, providers.Options{})
 	if err != nil || c.endpoint != "https://live.cn-north-4.myhuaweicloud.com" {
 		t.Fatalf("client = %+v, %v", c, err)

@@ -120,14 +120,14 @@ func TestEmulatorRejectsUnsignedRequests(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
-	r, ok := providers.Lookup(spec.TypeHuawei)
-	if !ok || r.Capabilities != Capabilities {
+	r, ok := providers.Lookup(Type)
+	if !ok || r.Capabilities != capabilities {
 		t.Fatalf("registration = %+v", r)
 	}
 	emu := huaweiemu.NewEmulator(emu.Config{})
-	p := &spec.Provider{}
-	emu.Configure(p)
-	if p.Spec.ProjectID != huaweiemu.DemoProjectID || p.Spec.Region != huaweiemu.DemoRegion || emu.DemoCredentials()["secretKey"] != huaweiemu.DemoSecretKey {
-		t.Fatalf("configure = %+v", p.Spec)
+	cfg := r.PointAt(Config{ProjectID: "mine"}, []string{"http://127.0.0.1:1"}, emu.DemoFields()).(Config)
+	if cfg.ProjectID != huaweiemu.DemoProjectID || cfg.Region != huaweiemu.DemoRegion || cfg.Endpoint != "http://127.0.0.1:1" ||
+		emu.DemoCredentials()["secretKey"] != huaweiemu.DemoSecretKey {
+		t.Fatalf("pointed at the emulator: %+v", cfg)
 	}
 }

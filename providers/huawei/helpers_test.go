@@ -78,13 +78,12 @@ func newFixture(t *testing.T, o fixtureOpt) *fixture {
 	t.Setenv("RECORDCTL_TEST_HW_AK", huaweiemu.DemoAccessKey)
 	t.Setenv("RECORDCTL_TEST_HW_SK", o.secret)
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "hw-test"}, Spec: spec.ProviderSpec{
-		Type: spec.TypeHuawei, Endpoint: f.srv.URL,
+		Type: Type, Config: Config{Region: huaweiemu.DemoRegion, ProjectID: huaweiemu.DemoProjectID, Endpoint: f.srv.URL},
 		Credentials: map[string]spec.SecretRef{
 			"accessKey": {Env: "RECORDCTL_TEST_HW_AK"},
 			"secretKey": {Env: "RECORDCTL_TEST_HW_SK"},
 		},
 	}}
-	f.emu.Configure(p)
 	c, err := NewClient(p, providers.Options{Now: f.clk.Now, HTTPClient: f.srv.Client(), UserAgent: "recordctl-test/1"})
 	if err != nil {
 		t.Fatal(err)
