@@ -162,7 +162,7 @@ func (f Field) Name() string { return f.Key.Value }
 // collects each problem at its file:line:col.
 type Decoder struct {
 	d    *decoder
-	path string    // "spec" or "spec.options"
+	path string     // "spec" or "spec.options"
 	at   *yaml.Node // where Errorf(nil, ...) points
 	atP  Pos        // when at is nil
 }
@@ -218,7 +218,9 @@ func (x *Decoder) Bool(n *yaml.Node, path string) (bool, bool) { return x.d.bool
 
 // SecretRef decodes {env: NAME} or {file: PATH}; a literal is an error that
 // never repeats the value.
-func (x *Decoder) SecretRef(n *yaml.Node, path string) (SecretRef, bool) { return x.d.secretRef(n, path) }
+func (x *Decoder) SecretRef(n *yaml.Node, path string) (SecretRef, bool) {
+	return x.d.secretRef(n, path)
+}
 
 // Endpoint decodes a base URL: https, or http to a loopback host.
 func (x *Decoder) Endpoint(n *yaml.Node, path string) (string, bool) {

@@ -85,10 +85,6 @@ func strictObject(what string, keys []string, frags obj) (obj, error) {
 	return obj{"type": "object", "additionalProperties": false, "properties": props}, nil
 }
 
-func intRangeSchema(min, max int64, desc string) obj {
-	return obj{"type": "integer", "minimum": min, "maximum": max, "description": desc}
-}
-
 // schemaDefs builds the shared definitions.
 func schemaDefs() (obj, error) {
 	var firstErr error
