@@ -104,6 +104,61 @@ func EnvName(typ, field string) string {
 	return "RECORDCTL_EMULATOR_" + strings.ToUpper(typ) + "_" + strings.ToUpper(field)
 }
 
+// Settings is everything a client needs to talk to one provider type's
+// emulator: as a Provider document would carry it, plus the endpoints.
+type Settings struct {
+	Type      string   `json:"type"`
+	Endpoint  string   `json:"endpoint"`
+	Endpoints []string `json:"endpoints,omitempty"`
+	Region    string   `json:"region,omitempty"`
+	ProjectID string   `json:"projectId,omitempty"`
+	AppID     string   `json:"appId,omitempty"`
+	// Credentials are the demo values the emulator accepts, by the
+	// Provider document's credential field names (never valid at a cloud).
+	Credentials map[string]string `json:"credentials"`
+}
+
+// Settings returns each provider type's settings, by type.
+func (s *Server) Settings() map[string]Settings {
+	out := map[string]Settings{}
+	for typ, e := range s.Emulators {
+		p := &spec.Provider{}
+		p.Spec.Type = typ
+		e.Configure(p)
+		st := Settings{Type: typ, Endpoint: s.URLs[typ][0], Region: p.Spec.Region, ProjectID: p.Spec.ProjectID,
+			AppID: p.Spec.AppID, Credentials: e.DemoCredentials()}
+		if len(s.URLs[typ]) > 1 {
+			st.Endpoints = append([]string(nil), s.URLs[typ]...)
+		}
+		out[typ] = st
+	}
+	return out
+}
+
+// Env returns every setting as environment assignments, sorted:
+// RECORDCTL_EMULATOR_<TYPE>_ENDPOINT (and _ENDPOINTS, comma-separated, for
+// agora), _REGION, _PROJECTID, _APPID and one per credential field.
+func (s *Server) Env() []string {
+	var out []string
+	for typ, st := range s.Settings() {
+		add := func(field, v string) {
+			if v != "" {
+				out = append(out, EnvName(typ, field)+"="+v)
+			}
+		}
+		add("endpoint", st.Endpoint)
+		add("endpoints", strings.Join(st.Endpoints, ","))
+		add("region", st.Region)
+		add("projectId", st.ProjectID)
+		add("appId", st.AppID)
+		for f, v := range st.Credentials {
+			add(f, v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // DemoEnv returns the demo credentials as environment assignments, sorted.
 func (s *Server) DemoEnv() []string {
 	var out []string

@@ -282,6 +282,9 @@ func (e *Emulator) start(w http.ResponseWriter, rt route, body []byte) {
 	e.sessions[sid] = &emuSession{sid: sid, rid: res.id, cname: cname, uid: uid, mode: rt.mode, started: now,
 		maxIdle: time.Duration(idle) * time.Second, expires: now.Add(time.Duration(res.expiredHour) * time.Hour),
 		neverReady: e.neverReady, bucket: sc.Bucket}
+	if fc := cr.RecordingFileConfig; fc != nil {
+		e.sessions[sid].avFileType = append([]string(nil), fc.AvFileType...)
+	}
 	e.order = append(e.order, sid)
 	writeJSON(w, http.StatusOK, startResponse{Cname: cname, UID: uid, ResourceID: res.id, SID: sid})
 }
@@ -322,7 +325,16 @@ func (e *Emulator) fileList(sr map[string]any, s *emuSession) {
 	names := s.fileNames()
 	switch s.mode {
 	case "mix":
-		sr["fileListMode"], sr["fileList"] = "string", names[0]
+		if !s.mixJSON() {
+			sr["fileListMode"], sr["fileList"] = "string", names[0]
+			break
+		}
+		fl := make([]fileEntry, len(names))
+		for i, n := range names {
+			fl[i] = fileEntry{FileName: n, TrackType: "audio_and_video", UID: "0", MixedAllUser: true, IsPlayable: true,
+				SliceStartTime: s.started.UnixMilli()}
+		}
+		sr["fileListMode"], sr["fileList"] = "json", fl
 	case "individual":
 		fl := []fileEntry{{FileName: names[0], TrackType: "audio_and_video", UID: "1001", IsPlayable: true,
 			SliceStartTime: s.started.UnixMilli()}}

@@ -28,6 +28,7 @@ type emuSession struct {
 	exited                     time.Time // zero: not known to have left on its own
 	bucket                     string
 	files                      []string
+	avFileType                 []string // recordingFileConfig.avFileType; empty means ["hls"]
 }
 
 // nextIDs returns a fresh resourceId and sid (e.mu held).
@@ -97,7 +98,8 @@ func (e *Emulator) live(s *emuSession, now time.Time) bool {
 	return ended.IsZero()
 }
 
-// fileNames are the files a session reports (mix: <sid>_<cname>.m3u8).
+// fileNames are the files a session reports (mix: <sid>_<cname>.m3u8, and
+// <sid>_<cname>_0.mp4 when avFileType asks for mp4 too).
 func (s *emuSession) fileNames() []string {
 	switch s.mode {
 	case "individual":
@@ -105,5 +107,21 @@ func (s *emuSession) fileNames() []string {
 	case "web":
 		return []string{fmt.Sprintf("%s_%s_0.mp4", s.sid, s.cname)}
 	}
-	return []string{fmt.Sprintf("%s_%s.m3u8", s.sid, s.cname)}
+	names := []string{fmt.Sprintf("%s_%s.m3u8", s.sid, s.cname)}
+	if s.mixJSON() {
+		names = append(names, fmt.Sprintf("%s_%s_0.mp4", s.sid, s.cname))
+	}
+	return names
+}
+
+// mixJSON: a mix-mode session whose avFileType includes mp4 answers
+// fileListMode "json" with an array of file objects (Agora's documentation);
+// hls alone answers "string".
+func (s *emuSession) mixJSON() bool {
+	for _, t := range s.avFileType {
+		if t == "mp4" {
+			return true
+		}
+	}
+	return false
 }

@@ -60,6 +60,12 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request) {
 		}
 	case "DescribeLiveRecordConfig":
 		out, ae = e.describeLiveRecordConfig(params)
+	case "AddLiveAppRecordConfig":
+		ae = e.addLiveAppRecordConfig(params)
+	case "DeleteLiveAppRecordConfig":
+		ae = e.deleteLiveAppRecordConfig(params)
+	case "DescribeLiveStreamsOnlineList":
+		out, ae = e.describeLiveStreamsOnlineList(params)
 	default:
 		ae = fail(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
 	}
@@ -263,5 +269,105 @@ func (e *Emulator) describeLiveRecordConfig(p map[string]string) (map[string]any
 	return map[string]any{
 		"PageNum": num, "PageSize": size, "TotalNum": len(apps), "TotalPage": (len(apps) + size - 1) / size,
 		"Order": "asc", "LiveAppRecordList": map[string]any{"LiveAppRecord": list},
+	}, nil
+}
+
+// required answers MissingParam for the first empty parameter of names.
+func required(p map[string]string, names ...string) *apiErr {
+	for _, k := range names {
+		if p[k] == "" {
+			return fail(400, CodeMissingParam, "The input parameter %q that is mandatory for processing this request is not supplied.", k)
+		}
+	}
+	return nil
+}
+
+// addLiveAppRecordConfig creates the recording configuration of a domain
+// and app (the prerequisite of RealTimeRecordCommand). A second one for the
+// same domain and app is refused with CodeConfigAlreadyExists. The emulator
+// keeps configurations per domain and app; StreamName, formats and OnDemand
+// are accepted and not modelled (every configuration is manual-only, 7).
+func (e *Emulator) addLiveAppRecordConfig(p map[string]string) *apiErr {
+	if ae := required(p, "DomainName", "AppName", "OssEndpoint", "OssBucket"); ae != nil {
+		return ae
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := p["DomainName"] + "/" + p["AppName"]
+	if e.configs[k] {
+		return fail(400, CodeConfigAlreadyExists, "Code Config Already Exists")
+	}
+	e.configs[k] = true
+	return nil
+}
+
+// deleteLiveAppRecordConfig removes a configuration; an absent one is
+// CodeConfigNotFound. Recordings already running are not affected.
+func (e *Emulator) deleteLiveAppRecordConfig(p map[string]string) *apiErr {
+	if ae := required(p, "DomainName", "AppName"); ae != nil {
+		return ae
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := p["DomainName"] + "/" + p["AppName"]
+	if !e.configs[k] {
+		return fail(400, CodeConfigNotFound, "No config found")
+	}
+	delete(e.configs, k)
+	return nil
+}
+
+// describeLiveStreamsOnlineList lists the streams of a domain that are
+// being pushed. The emulator treats every stream as pushed until marked
+// offline, so it lists the streams it knows (recorded at least once, or
+// named by StreamName) that are not offline, in the documented shape.
+func (e *Emulator) describeLiveStreamsOnlineList(p map[string]string) (map[string]any, *apiErr) {
+	if ae := required(p, "DomainName"); ae != nil {
+		return nil, ae
+	}
+	num, size := 1, 2000
+	for _, f := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{{"PageNum", &num, 1, 1 << 30}, {"PageSize", &size, 1, 3000}} {
+		if v := p[f.name]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < f.min || n > f.max {
+				return nil, fail(400, CodeMalformedParam, "The specified parameter %q is not valid.", f.name)
+			}
+			*f.dst = n
+		}
+	}
+	e.mu.Lock()
+	known := map[string]spec.Stream{}
+	for _, r := range e.recs {
+		known[streamKey(r.Stream)] = r.Stream
+	}
+	if p["AppName"] != "" && p["StreamName"] != "" {
+		s := spec.Stream{Domain: p["DomainName"], App: p["AppName"], Name: p["StreamName"]}
+		known[streamKey(s)] = s
+	}
+	var online []spec.Stream
+	for k, s := range known {
+		if s.Domain == p["DomainName"] && (p["AppName"] == "" || s.App == p["AppName"]) &&
+			(p["StreamName"] == "" || s.Name == p["StreamName"]) && !e.isOfflineLocked(k) {
+			online = append(online, s)
+		}
+	}
+	e.mu.Unlock()
+	sort.Slice(online, func(i, j int) bool { return streamKey(online[i]) < streamKey(online[j]) })
+	list := []map[string]any{}
+	for i := (num - 1) * size; i < len(online) && i < num*size; i++ {
+		s := online[i]
+		list = append(list, map[string]any{
+			"DomainName": s.Domain, "PublishDomain": s.Domain, "AppName": s.App, "StreamName": s.Name,
+			"PublishUrl": "rtmp://" + s.Domain + "/" + s.App + "/" + s.Name, "PublishType": "edge",
+			"PublishTime": "2024-01-01T00:00:00Z",
+		})
+	}
+	return map[string]any{
+		"PageNum": num, "PageSize": size, "TotalNum": len(online), "TotalPage": (len(online) + size - 1) / size,
+		"OnlineInfo": map[string]any{"LiveStreamOnlineInfo": list},
 	}, nil
 }

@@ -14,6 +14,7 @@ const (
 	CodeTaskAlreadyStarted    = "TaskAlreadyStarted"
 	CodeStreamNotFound        = "StreamNotFound"
 	CodeConfigNotFound        = "CodeConfigNotFound"
+	CodeConfigAlreadyExists   = "CodeConfigAlreadyExists"
 	CodeMissingParam          = "MissingParam"
 	CodeMalformedParam        = "MalformedParam"
 	CodeInternalError         = "InternalError"

@@ -50,8 +50,12 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request) {
 	op := route
 	if route == "/record/control" {
 		op = "RunRecord/" + r.URL.Query().Get("action")
+	} else if route == "/record/rules" && r.Method == http.MethodPost {
+		op = "CreateRecordRule"
 	} else if route == "/record/rules" {
 		op = "ListRecordRules"
+	} else if strings.HasPrefix(route, "/record/rules/") && r.Method == http.MethodDelete {
+		op = "DeleteRecordRule"
 	}
 	e.mu.Lock()
 	e.calls[op]++
@@ -74,6 +78,19 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
+	case ok && route == "/record/rules" && r.Method == http.MethodPost:
+		out, ae := e.createRecordRule(body)
+		if ae != nil {
+			reply(ae)
+			return
+		}
+		writeJSON(w, http.StatusCreated, out)
+	case ok && strings.HasPrefix(route, "/record/rules/") && r.Method == http.MethodDelete:
+		if e.RemoveRules(strings.TrimPrefix(route, "/record/rules/"), "", "", "") == 0 {
+			reply(fail(404, CodeIllegal, "The resource to access is not exists", "no recording rule has this id"))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	default:
 		reply(fail(404, "APIGW.0101", "The API does not exist or has not been published in the environment", ""))
 	}
@@ -221,4 +238,42 @@ func (e *Emulator) listRecordRules(r *http.Request) (map[string]any, *apiErr) {
 		page = append(page, match[i])
 	}
 	return map[string]any{"total": len(match), "record_config": page}, nil
+}
+
+// createRecordRule serves CreateRecordRule (POST /record/rules): a rule
+// for publish_domain/app/stream ("*" for any app or stream) of a
+// record_type (default CONTINUOUS_RECORD, as documented). A second rule
+// with the same domain, app, stream and type is refused as Huawei refuses
+// invalid requests, LIVE.100011001 with an error_detail.
+func (e *Emulator) createRecordRule(body []byte) (RecordRule, *apiErr) {
+	var b struct {
+		PublishDomain string `json:"publish_domain"`
+		App           string `json:"app"`
+		Stream        string `json:"stream"`
+		RecordType    string `json:"record_type"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return RecordRule{}, fail(400, CodeIllegal, "Invalid request parameter", "body is not valid JSON")
+	}
+	for name, v := range map[string]string{"publish_domain": b.PublishDomain, "app": b.App, "stream": b.Stream} {
+		if v == "" {
+			return RecordRule{}, fail(400, CodeIllegal, "Invalid request parameter", name+" is required")
+		}
+	}
+	if b.RecordType == "" {
+		b.RecordType = "CONTINUOUS_RECORD"
+	}
+	switch b.RecordType {
+	case "CONTINUOUS_RECORD", "COMMAND_RECORD", "PLAN_RECORD", "ON_DEMAND_RECORD":
+	default:
+		return RecordRule{}, fail(400, CodeIllegal, "Invalid request parameter", "record_type must be CONTINUOUS_RECORD, COMMAND_RECORD, PLAN_RECORD or ON_DEMAND_RECORD")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range e.rules {
+		if r.PublishDomain == b.PublishDomain && r.App == b.App && r.Stream == b.Stream && r.RecordType == b.RecordType {
+			return RecordRule{}, fail(400, CodeIllegal, "Invalid request parameter", "a recording rule for this domain, app, stream and record_type already exists")
+		}
+	}
+	return e.addRuleLocked(b.PublishDomain, b.App, b.Stream, b.RecordType), nil
 }

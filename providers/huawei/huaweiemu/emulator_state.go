@@ -68,12 +68,16 @@ func (e *Emulator) AddRule(domain, app, stream, recordType string) string {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.addRuleLocked(domain, app, stream, recordType).ID
+}
+
+func (e *Emulator) addRuleLocked(domain, app, stream, recordType string) RecordRule {
 	e.ruleSeq++
 	ts := e.now().UTC().Format("2006-01-02T15:04:05Z")
-	id := fmt.Sprintf("%032x", e.ruleSeq)
-	e.rules = append(e.rules, RecordRule{ID: id, PublishDomain: domain, App: app, Stream: stream,
-		RecordType: recordType, CreateTime: ts, UpdateTime: ts})
-	return id
+	r := RecordRule{ID: fmt.Sprintf("%032x", e.ruleSeq), PublishDomain: domain, App: app, Stream: stream,
+		RecordType: recordType, CreateTime: ts, UpdateTime: ts}
+	e.rules = append(e.rules, r)
+	return r
 }
 
 // RemoveRules deletes rules by id, or every rule of a domain (and app/stream
