@@ -122,11 +122,9 @@ type Settings struct {
 func (s *Server) Settings() map[string]Settings {
 	out := map[string]Settings{}
 	for typ, e := range s.Emulators {
-		p := &spec.Provider{}
-		p.Spec.Type = typ
-		e.Configure(p)
-		st := Settings{Type: typ, Endpoint: s.URLs[typ][0], Region: p.Spec.Region, ProjectID: p.Spec.ProjectID,
-			AppID: p.Spec.AppID, Credentials: e.DemoCredentials()}
+		f := e.DemoFields()
+		st := Settings{Type: typ, Endpoint: s.URLs[typ][0], Region: f["region"], ProjectID: f["projectId"],
+			AppID: f["appId"], Credentials: e.DemoCredentials()}
 		if len(s.URLs[typ]) > 1 {
 			st.Endpoints = append([]string(nil), s.URLs[typ]...)
 		}
