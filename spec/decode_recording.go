@@ -110,15 +110,15 @@ func (d *decoder) stream(n *yaml.Node) Stream {
 	dan := hasKey(pairs, "domain") || hasKey(pairs, "app") || hasKey(pairs, "name")
 	switch {
 	case dan && hasKey(pairs, "channel"):
-		d.errf(resolve(n), "spec.stream: set either domain, app and name (tencent, aliyun, huawei) or channel (agora), not both")
+		d.errf(resolve(n), "spec.stream: set either domain, app and name (%s) or channel (%s), not both", streamTypes(false), streamTypes(true))
 	case dan:
 		for _, f := range []string{"domain", "app", "name"} {
 			if !hasKey(pairs, f) {
-				d.errf(resolve(n), "spec.stream.%s is missing; tencent, aliyun and huawei streams need domain, app and name", f)
+				d.errf(resolve(n), "spec.stream.%s is missing; %s streams need domain, app and name", f, streamTypes(false))
 			}
 		}
 	case !hasKey(pairs, "channel"):
-		d.errf(resolve(n), "spec.stream needs domain, app and name (tencent, aliyun, huawei) or channel (agora)")
+		d.errf(resolve(n), "spec.stream needs domain, app and name (%s) or channel (%s)", streamTypes(false), streamTypes(true))
 	}
 	return s
 }

@@ -250,3 +250,15 @@ func QuoteList(names []string) string { return quoteList(names) }
 const (
 	RegionPattern = regionPattern
 )
+
+// streamTypes names the registered types whose streams are channels
+// (channel true) or domain/app/name, for messages.
+func streamTypes(channel bool) string {
+	var names []string
+	for _, t := range registeredTypes() {
+		if t.Channel() == channel {
+			names = append(names, t.Name())
+		}
+	}
+	return strings.Join(names, ", ")
+}

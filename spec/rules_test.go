@@ -153,7 +153,7 @@ var ruleCases = []ruleCase{
 	{"incomplete stream", rec1("  provider: tx\n  stream: {domain: d.example.com, name: s}\n" + okSched),
 		[]string{"r.yaml:6:11: spec.stream.app is missing"}},
 	{"both stream shapes", rec1("  provider: tx\n  stream: {domain: d.example.com, app: a, name: s, channel: c}\n" + okSched),
-		[]string{"r.yaml:6:11: spec.stream: set either domain, app and name (tencent, aliyun, huawei) or channel (agora), not both"}},
+		[]string{"r.yaml:6:11: spec.stream: set either domain, app and name (aliyun, huawei, tencent) or channel (agora), not both"}},
 	{"bad domain", rec1("  provider: tx\n  stream: {domain: \"bad domain\", app: a, name: s}\n" + okSched),
 		[]string{`r.yaml:6:20: spec.stream.domain "bad domain" is not a domain name`}},
 	{"bad channel", rec1("  provider: ag\n  stream: {channel: \"a/b\"}\n" + okSched + "  options:\n" + agStorage),

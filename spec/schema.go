@@ -173,16 +173,16 @@ func schemaDefs() (obj, error) {
 
 	// Recording spec.
 	stream := must(strictObject("stream", streamKeys, obj{
-		"domain":  obj{"type": "string", "pattern": domainPattern, "description": "Push domain (tencent, aliyun, huawei)."},
-		"app":     obj{"type": "string", "pattern": pathPartPattern, "description": "App name (tencent, aliyun, huawei)."},
-		"name":    obj{"type": "string", "pattern": pathPartPattern, "description": "Stream name (tencent, aliyun, huawei)."},
-		"channel": obj{"type": "string", "pattern": channelPattern, "maxLength": channelMaxLen, "description": "Agora channel name."},
+		"domain":  obj{"type": "string", "pattern": domainPattern, "description": "Push domain (" + streamTypes(false) + ")."},
+		"app":     obj{"type": "string", "pattern": pathPartPattern, "description": "App name (" + streamTypes(false) + ")."},
+		"name":    obj{"type": "string", "pattern": pathPartPattern, "description": "Stream name (" + streamTypes(false) + ")."},
+		"channel": obj{"type": "string", "pattern": channelPattern, "maxLength": channelMaxLen, "description": "Channel name (" + streamTypes(true) + ")."},
 	}))
 	stream["oneOf"] = []obj{
 		{"required": []string{"domain", "app", "name"}, "not": obj{"required": []string{"channel"}}},
 		{"required": []string{"channel"}, "properties": obj{"domain": false, "app": false, "name": false}},
 	}
-	stream["description"] = "domain/app/name for tencent, aliyun and huawei; channel for agora."
+	stream["description"] = "domain/app/name for " + streamTypes(false) + "; channel for " + streamTypes(true) + "."
 	defs["stream"] = stream
 
 	sched := must(strictObject("schedule", scheduleKeys, obj{
