@@ -177,7 +177,7 @@ func decodeOptions(d *decoder, r *docRef, p *Provider, typ ProviderType) Recordi
 	x := &Decoder{d: od, path: "spec.options", at: r.optionsKey, atP: r.pos}
 	var fields []Field
 	if r.optionsVal != nil {
-		own := Names(typ.Schema().Options)
+		own := infoOf(typ.Name()).options
 		pairs, _ := od.mapping(r.optionsVal, "spec.options", nil)
 		for _, kv := range pairs {
 			if contains(own, kv.key.Value) {

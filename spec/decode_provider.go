@@ -57,10 +57,11 @@ func (d *decoder) providerSpec(sp *pair, p *Provider) {
 		d.errf(sp.key, "spec.type is missing; use one of %s", quoteList(typeNames()))
 	}
 	var sch TypeSchema
+	var own []string
 	if typ != nil {
-		sch = typ.Schema()
+		info := infoOf(typ.Name())
+		sch, own = info.sch, info.fields
 	}
-	own := Names(sch.Fields)
 	var credNode *yaml.Node
 	var fields []Field
 	for _, kv := range pairs {

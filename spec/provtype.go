@@ -98,7 +98,22 @@ var (
 var (
 	typeMu sync.RWMutex
 	types  = map[string]ProviderType{}
+	infos  = map[string]*typeInfo{}
 )
+
+// typeInfo is a registered type's schema, taken once at registration (the
+// decoder consults it for every document).
+type typeInfo struct {
+	sch             TypeSchema
+	fields, options []string // names, in schema order
+}
+
+// infoOf returns the registered type's schema, or nil.
+func infoOf(name string) *typeInfo {
+	typeMu.RLock()
+	defer typeMu.RUnlock()
+	return infos[name]
+}
 
 // RegisterType makes a provider type known to the decoder, the validator and
 // the JSON Schema. It panics on a duplicate name (a programming error).
@@ -110,6 +125,8 @@ func RegisterType(t ProviderType) {
 		panic("spec: RegisterType called twice for " + t.Name())
 	}
 	types[t.Name()] = t
+	sch := t.Schema()
+	infos[t.Name()] = &typeInfo{sch: sch, fields: Names(sch.Fields), options: Names(sch.Options)}
 }
 
 // LookupType returns the registered type of that name, or nil.
