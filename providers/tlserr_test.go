@@ -130,3 +130,36 @@ func TestTLSReasonIgnoresOtherErrors(t *testing.T) {
 		t.Errorf("refused connection: class %v, TLS reason %q: %v", providers.ClassOf(err), providers.TLSReason(err), err)
 	}
 }
+
+// BenchmarkTLSFailure: how long a request to an untrusted endpoint takes to
+// fail, against a request that completes through the same TLS handshake to
+// a trusted one (keep-alives off: every request handshakes). The issue's
+// ~104 s came from retrying; one failure costs about one handshake.
+func BenchmarkTLSFailure(b *testing.B) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = quiet
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+	untrusted := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	trusted := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}}
+	call := func(hc *http.Client) error {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+		_, _, err := providers.Exchange(context.Background(), hc, req, "test", "Op", srv.URL)
+		return err
+	}
+	var tFail, tOK time.Duration
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := call(untrusted); providers.ClassOf(err) != providers.Permanent {
+			b.Fatalf("untrusted endpoint: %v", err)
+		}
+		t1 := time.Now()
+		if err := call(trusted); err != nil {
+			b.Fatal(err)
+		}
+		tFail, tOK = tFail+t1.Sub(t0), tOK+time.Since(t1)
+	}
+	b.ReportMetric(float64(tFail.Microseconds())/float64(b.N)/1000, "ms/failure")
+	b.ReportMetric(float64(tFail)/float64(tOK), "failure/success")
+}
