@@ -186,6 +186,22 @@ func TestStopOfRecorderThatLeftIsNotAnError(t *testing.T) {
 	}
 }
 
+// Another process (apply at the window's end) has no start parameters to
+// look the recorder up with: a 404 for its sid means it has left.
+func TestStopInAnotherProcessOfRecorderThatLeft(t *testing.T) {
+	e := newEnv(t)
+	task := e.mustCreate(e.recording("left", nil), nil)
+	e.emu.SetChannelActive("left", false)
+	e.clock.Advance(11 * time.Minute)
+	got, err := e.newProvider(e.doc).Stop(context.Background(), task)
+	if err != nil || got.Status != providers.StatusStopped || len(got.Files) != 1 || got.Files[0] != task.ID+"_left.m3u8" {
+		t.Fatalf("Stop = %+v, %v", got, err)
+	}
+	if n := len(e.emu.Sessions()); n != 1 {
+		t.Errorf("%d sessions: the stop must not start a recorder to look one up it cannot start", n)
+	}
+}
+
 func TestStopBeforeAnythingRecordedHasNoFiles(t *testing.T) {
 	e := newEnv(t)
 	task := e.mustCreate(e.recording("quick", nil), nil)

@@ -31,8 +31,14 @@ func (p *Provider) Stop(ctx context.Context, t providers.Task) (providers.Task, 
 	switch {
 	case err == nil:
 	case code == codeNotFound || code < 0 && providers.ClassOf(err) == providers.NotFound:
-		// Not found by its sid: look for a recorder of this channel and uid.
-		return p.stopFound(ctx, t)
+		// Not found by its sid: look for a recorder of this channel and uid
+		// before believing it gone. The lookup needs the start parameters
+		// of this process's Create; without them (another process started
+		// it), the 404 for this sid is all Agora can tell: it has left.
+		if _, ok := p.recipe(h["cname"], h["uid"]); ok {
+			return p.stopFound(ctx, t)
+		}
+		files = t.Files
 	case providers.ClassOf(err) == providers.NotFound:
 		files = t.Files // already stopped, exiting, or nothing recorded
 	default:
