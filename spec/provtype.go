@@ -87,13 +87,13 @@ func Names(fs []SchemaField) []string {
 	return out
 }
 
-// JSON Schema fragments of spec's own definitions, for TypeSchema fragments.
-var (
-	// SecretRefSchema returns a fresh {"$ref": "#/$defs/secretRef"}.
-	SecretRefSchema = func() map[string]any { return map[string]any{"$ref": "#/$defs/secretRef"} }
-	// EndpointSchema returns a fresh {"$ref": "#/$defs/endpoint"}.
-	EndpointSchema = func() map[string]any { return map[string]any{"$ref": "#/$defs/endpoint"} }
-)
+// SecretRefSchema is the JSON Schema fragment of a secret reference
+// ({"$ref": "#/$defs/secretRef"}), for TypeSchema fragments.
+func SecretRefSchema() map[string]any { return map[string]any{"$ref": "#/$defs/secretRef"} }
+
+// EndpointSchema is the JSON Schema fragment of a base URL
+// ({"$ref": "#/$defs/endpoint"}), for TypeSchema fragments.
+func EndpointSchema() map[string]any { return map[string]any{"$ref": "#/$defs/endpoint"} }
 
 var (
 	typeMu sync.RWMutex
