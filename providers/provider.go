@@ -43,6 +43,8 @@ type Capabilities struct {
 	// StopFinalizeDelay is how long after a stop the file appears (aliyun: 180 s
 	// unless finalizeImmediately); shown in plans.
 	StopFinalizeDelay time.Duration
+	// StopFinalizeHint says how to avoid that delay, for plans ("" if nothing can).
+	StopFinalizeHint string
 }
 
 // Status is a task's lifecycle state as the provider reports it.

@@ -370,8 +370,11 @@ func (pl *providerPlanner) unwantedWith(r *state.Record, status providers.Status
 	a := pl.action(k, r.Key, r, nil, reason, nil)
 	a.Removed = reason == "recording removed"
 	if k == Stop {
-		if d := providers.CapabilitiesFor(pl.caps, pl.recs[r.Recording]).StopFinalizeDelay; d > 0 {
-			a.Note = fmt.Sprintf("the file appears %s after the stop (set finalizeImmediately to finalize at once)", d)
+		if c := providers.CapabilitiesFor(pl.caps, pl.recs[r.Recording]); c.StopFinalizeDelay > 0 {
+			a.Note = fmt.Sprintf("the file appears %s after the stop", c.StopFinalizeDelay)
+			if c.StopFinalizeHint != "" {
+				a.Note += " (" + c.StopFinalizeHint + ")"
+			}
 		}
 	}
 	pl.add(a)

@@ -34,6 +34,7 @@ var capabilities = providers.Capabilities{
 	CanList:           false,
 	DefaultRateLimit:  rateLimit,
 	StopFinalizeDelay: 180 * time.Second,
+	StopFinalizeHint:  "set the recording's option finalizeImmediately to finalize at once",
 }
 
 // Client is a configured Alibaba Cloud Live account. Safe for concurrent use.

@@ -33,7 +33,7 @@ func (Options) ProviderType() string { return Type }
 // Capabilities: with FinalizeImmediately the file appears right after the stop.
 func (o Options) Capabilities(c providers.Capabilities) providers.Capabilities {
 	if o.FinalizeImmediately {
-		c.StopFinalizeDelay = 0
+		c.StopFinalizeDelay, c.StopFinalizeHint = 0, ""
 	}
 	return c
 }
