@@ -423,8 +423,9 @@ func TestFinalizeImmediatelyIsACapability(t *testing.T) {
 		want time.Duration
 	}{{nil, 180 * time.Second}, {Options{}, 180 * time.Second}, {Options{FinalizeImmediately: true}, 0}} {
 		rec := &spec.Recording{Spec: spec.RecordingSpec{Options: tc.opts}}
-		if got := providers.CapabilitiesFor(capabilities, rec).StopFinalizeDelay; got != tc.want {
-			t.Errorf("options %+v: finalize delay %s, want %s", tc.opts, got, tc.want)
+		c := providers.CapabilitiesFor(capabilities, rec)
+		if c.StopFinalizeDelay != tc.want || (c.StopFinalizeHint == "") != (tc.want == 0) {
+			t.Errorf("options %+v: finalize delay %s (hint %q), want %s", tc.opts, c.StopFinalizeDelay, c.StopFinalizeHint, tc.want)
 		}
 	}
 	if capabilities.StopFinalizeDelay != 180*time.Second {
