@@ -43,6 +43,8 @@ type Capabilities struct {
 	// StopFinalizeDelay is how long after a stop the file appears (aliyun: 180 s
 	// unless finalizeImmediately); shown in plans.
 	StopFinalizeDelay time.Duration
+	// StopFinalizeHint says how to avoid that delay, for plans ("" if nothing can).
+	StopFinalizeHint string
 }
 
 // Status is a task's lifecycle state as the provider reports it.
@@ -218,12 +220,21 @@ type Factory func(p *spec.Provider, opts Options) (Provider, error)
 // Registration describes one provider type.
 type Registration struct {
 	Type string
+	// Spec decodes and validates the type's part of the documents; Register
+	// registers it with spec. Its Name must be Type.
+	Spec spec.ProviderType
 	// Capabilities are static per type (the engine uses them at plan time
-	// without building a client).
+	// without building a client). A copy: changing it changes nothing.
 	Capabilities Capabilities
 	New          Factory
-	// NewEmulator builds this type's emulator; nil if it has none.
-	NewEmulator func(cfg EmulatorConfig) Emulator
+	// PointAt returns cfg pointed at an emulator: its base URLs (in
+	// endpoint order) and the Provider fields its demo account needs
+	// (region, projectId, appId ...). nil if the type has no emulator.
+	PointAt func(cfg spec.ProviderConfig, urls []string, demo map[string]string) spec.ProviderConfig
+	// DemoOptions returns a copy of a Recording's options whose secret
+	// references that do not resolve (tokens, storage keys) are replaced by
+	// demo values an emulator accepts; nil if the options hold no secret.
+	DemoOptions func(o spec.RecordingOptions) spec.RecordingOptions
 }
 
 var (
@@ -239,7 +250,30 @@ func Register(r Registration) {
 	if _, dup := registry[r.Type]; dup {
 		panic("providers: Register called twice for " + r.Type)
 	}
+	if r.Spec == nil || r.Spec.Name() != r.Type {
+		panic("providers: Register " + r.Type + ": Spec must be the spec.ProviderType named " + r.Type)
+	}
+	spec.RegisterType(r.Spec)
 	registry[r.Type] = r
+}
+
+// OptionCapabilities is implemented by recording options that change a
+// type's capabilities for their recording (aliyun: finalizeImmediately
+// removes the delay before the file appears).
+type OptionCapabilities interface {
+	Capabilities(c Capabilities) Capabilities
+}
+
+// CapabilitiesFor returns c as it applies to one Recording: adjusted by its
+// options when they implement OptionCapabilities. rec may be nil.
+func CapabilitiesFor(c Capabilities, rec *spec.Recording) Capabilities {
+	if rec == nil {
+		return c
+	}
+	if oc, ok := rec.Spec.Options.(OptionCapabilities); ok {
+		return oc.Capabilities(c)
+	}
+	return c
 }
 
 // Lookup returns the registration for a type.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/state"
@@ -111,7 +112,7 @@ func (g *globals) setup(set *spec.Set, write bool, lookahead time.Duration) (*en
 	e := &env{}
 	g.resolveStatePath()
 	if g.emulate {
-		srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
+		srv, err := emulate.Start("127.0.0.1", 0, emu.Config{})
 		if err != nil {
 			return nil, err
 		}

@@ -58,7 +58,7 @@ func (p *Provider) observe(ctx context.Context, t providers.Task) (providers.Tas
 		return t, nil
 	}
 	started, _ := time.Parse(time.RFC3339Nano, h["startedAt"])
-	inWindow := p.now().Sub(started) <= Caps.StartDeadline
+	inWindow := p.now().Sub(started) <= caps.StartDeadline
 	sr, err := p.query(ctx, rid, sid, mode)
 	if err != nil && providers.ClassOf(err) == providers.NotFound && !inWindow {
 		// 404: not started or left; confirm before believing it.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 )
 
 // listeners returns which listener served each request, in order.
@@ -55,36 +57,50 @@ func TestPrimaryDownEverythingOnFallback(t *testing.T) {
 }
 
 func TestStart5xxRetriesThenBackupUID(t *testing.T) {
-	e := newEnv(t)
-	e.emu.FailNextStarts(4)
-	task := e.mustCreate(e.recording("flaky", nil), nil)
-
-	if got := e.sleeps.take(); !sameDurations(got, secs(3, 6, 9)) {
-		t.Errorf("sleeps = %v, want [3s 6s 9s]", got)
-	}
-	hits := e.tap.take()
-	var ops []string
-	for _, h := range hits {
-		ops = append(ops, h.path[strings.LastIndex(h.path, "/")+1:]+"@"+h.listener)
-	}
-	want := "acquire@primary,start@primary,start@primary,start@fallback,start@fallback,acquire@primary,start@primary"
-	if strings.Join(ops, ",") != want {
-		t.Errorf("requests\n got %s\nwant %s", strings.Join(ops, ","), want)
-	}
-	// The four tries reuse the same resourceId and body (same parameters).
-	for i := 2; i <= 4; i++ {
-		if hits[i].path != hits[1].path || string(hits[i].body) != string(hits[1].body) {
-			t.Errorf("start try %d changed parameters", i)
-		}
-	}
-	if !strings.Contains(string(hits[5].body), `"uid":"527842"`) {
-		t.Errorf("re-acquire body %s, want backup uid", hits[5].body)
-	}
-	if task.Handle["uid"] != "527842" || e.session(task.ID).UID != "527842" {
-		t.Errorf("recorder uid %s, want backup 527842", task.Handle["uid"])
-	}
-	if n := len(e.emu.Sessions()); n != 1 {
-		t.Errorf("%d sessions, want 1", n)
+	for _, tc := range []struct {
+		fails int
+		uid   string
+		want  string
+	}{
+		// The seed's 3 retries fail; a fresh acquire with the same uid
+		// (looking for a recorder a 5xx may hide) starts it.
+		{4, "527841", "acquire@primary,start@primary,start@primary,start@fallback,start@fallback,acquire@primary,start@primary"},
+		// That fails too (no recorder found): the backup uid.
+		{8, "527842", "acquire@primary,start@primary,start@primary,start@fallback,start@fallback," +
+			"acquire@primary,start@primary,start@primary,start@fallback,start@fallback,acquire@primary,start@primary"},
+	} {
+		t.Run(strconv.Itoa(tc.fails), func(t *testing.T) {
+			e := newEnv(t)
+			e.emu.FailNextStarts(tc.fails)
+			task := e.mustCreate(e.recording("flaky", nil), nil)
+			if got := e.sleeps.take(); !sameDurations(got[:3], secs(3, 6, 9)) {
+				t.Errorf("sleeps = %v, want [3s 6s 9s ...]", got)
+			}
+			hits := e.tap.take()
+			var ops []string
+			for _, h := range hits {
+				ops = append(ops, h.path[strings.LastIndex(h.path, "/")+1:]+"@"+h.listener)
+			}
+			if strings.Join(ops, ",") != tc.want {
+				t.Errorf("requests\n got %s\nwant %s", strings.Join(ops, ","), tc.want)
+			}
+			// The four tries reuse the same resourceId and body (same parameters).
+			for i := 2; i <= 4; i++ {
+				if hits[i].path != hits[1].path || string(hits[i].body) != string(hits[1].body) {
+					t.Errorf("start try %d changed parameters", i)
+				}
+			}
+			last := hits[len(hits)-2] // the last acquire
+			if !strings.Contains(string(last.body), `"uid":"`+tc.uid+`"`) {
+				t.Errorf("last acquire body %s, want uid %s", last.body, tc.uid)
+			}
+			if task.Handle["uid"] != tc.uid || e.session(task.ID).UID != tc.uid {
+				t.Errorf("recorder uid %s, want %s", task.Handle["uid"], tc.uid)
+			}
+			if n := len(e.emu.Sessions()); n != 1 {
+				t.Errorf("%d sessions, want 1", n)
+			}
+		})
 	}
 }
 
@@ -260,7 +276,7 @@ func TestUnreachablePrimaryFailsOver(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL
 	dead.Close() // connection refused from now on
-	e.doc.Spec.Endpoints = []string{deadURL, e.fallback.URL}
+	e.doc.Spec.Config = Config{AppID: agoraemu.DemoAppID, Endpoints: []string{deadURL, e.fallback.URL}}
 	e.prov = e.newProvider(e.doc)
 	task := e.mustCreate(e.recording("refused", nil), nil)
 	if got := e.sleeps.take(); !sameDurations(got, secs(1, 3)) {
@@ -270,7 +286,7 @@ func TestUnreachablePrimaryFailsOver(t *testing.T) {
 		t.Error("wrong recorder")
 	}
 	// All domains unreachable: Retryable, naming the host, after 1/3/6 s.
-	e.doc.Spec.Endpoints = []string{deadURL}
+	e.doc.Spec.Config = Config{AppID: agoraemu.DemoAppID, Endpoints: []string{deadURL}}
 	e.prov = e.newProvider(e.doc)
 	_, err := e.create(e.recording("refused2", nil), nil)
 	if pe := classOf(t, err); pe.Class != providers.Retryable || !strings.Contains(pe.Message, "cannot reach") {
@@ -326,22 +342,22 @@ func TestLostStartAnswerNeverSwitchesToBackupUID(t *testing.T) {
 	}
 }
 
-// The same after the switch: the primary fails with 5xx four times, the
+// The same after the switch: the primary fails with 5xx eight times, the
 // backup's start answer is lost and its retries get 5xx. The resumed
 // Create asks the backup uid first, whose 53 adopts the lost recorder,
 // instead of starting the primary beside it.
 func TestLostBackupStartIsFoundOnResume(t *testing.T) {
 	e := newEnv(t)
-	e.emu.FailNextStarts(4)
+	e.emu.FailNextStarts(8) // the primary's start and its lookup
 	acquires, starts := 0, 0
 	e.tap.after = func(h hit) {
 		switch {
 		case strings.HasSuffix(h.path, "/acquire"):
-			if acquires++; acquires == 2 {
+			if acquires++; acquires == 3 {
 				e.faults.SetLostAnswerRate(1) // the backup's first start acts, its answer is lost
 			}
 		case strings.HasSuffix(h.path, "/start"):
-			if starts++; starts == 5 {
+			if starts++; starts == 9 {
 				e.faults.SetLostAnswerRate(0)
 				e.emu.FailNextStarts(3)
 			}

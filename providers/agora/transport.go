@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/spec"
 )
 
 // retryPolicy is how one operation retries a failed request (transport
@@ -74,7 +73,8 @@ func (e *endpoints) worked(i int) {
 }
 
 // call sends one API request with domain failover and returns the body of a
-// 2xx answer, or a classified error (the last one when retries ran out).
+// 2xx answer, or a classified error (the last one when retries ran out) with
+// the body of a final 4xx answer.
 func (p *Provider) call(ctx context.Context, op, method, path string, in any, pol retryPolicy) ([]byte, error) {
 	var body []byte
 	if in != nil {
@@ -86,26 +86,42 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 	}
 	n := len(p.endpoints.urls)
 	first := p.endpoints.first()
-	var last *providers.Error
-	lost := false // an attempt's answer never arrived: it may have acted
+	var last, tlsErr *providers.Error
+	lost := false               // an attempt's answer never arrived: it may have acted
+	untrusted := map[int]bool{} // domains whose TLS handshake failed for good
+	tries := 0
 	for k := 0; k < pol.attempts(n); k++ {
-		if k > 0 {
-			if err := p.sleep(ctx, pol.delay(k-1)); err != nil {
+		idx := (first + k/2) % n
+		if untrusted[idx] {
+			continue // a certificate does not get better on retry
+		}
+		if tries > 0 {
+			if err := p.sleep(ctx, pol.delay(tries-1)); err != nil {
 				return nil, unknownIf(lost, ctxErr(op, err, last))
 			}
 		}
-		idx := (first + k/2) % n
+		tries++
 		req, err := p.newRequest(ctx, p.endpoints.urls[idx], method, path, body)
 		if err != nil {
 			return nil, permanent(op, "building request: %v", err)
 		}
 		status, hdr, out, err := p.do(req)
+		if te := providers.TLSError(Type, op, p.endpoints.urls[idx], err); err != nil && te != nil && ctx.Err() == nil {
+			// Never sent: the handshake failed. Try the next domain at
+			// once; when every domain fails so, the error is permanent.
+			untrusted[idx], tlsErr = true, te
+			if len(untrusted) == n {
+				return nil, tlsErr
+			}
+			tries = 0
+			continue
+		}
 		if err != nil {
 			lost = true
 			if ctx.Err() != nil {
 				return nil, unknownIf(lost, ctxErr(op, ctx.Err(), last))
 			}
-			last = &providers.Error{Class: providers.Retryable, Provider: spec.TypeAgora, Op: op,
+			last = &providers.Error{Class: providers.Retryable, Provider: Type, Op: op,
 				Message: "cannot reach " + hostOf(p.endpoints.urls[idx]), Err: err}
 			continue
 		}
@@ -119,7 +135,10 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 			continue
 		}
 		p.endpoints.worked(idx) // the domain answered; the request itself was wrong
-		return nil, e
+		return out, e           // the body may echo resourceId and sid (7, 53)
+	}
+	if last == nil {
+		return nil, tlsErr
 	}
 	return nil, unknownIf(lost, last)
 }
@@ -171,7 +190,7 @@ func (p *Provider) do(req *http.Request) (int, http.Header, []byte, error) {
 
 // ctxErr reports a cancelled or timed-out call, keeping the last failure seen.
 func ctxErr(op string, err error, last *providers.Error) *providers.Error {
-	e := &providers.Error{Class: providers.ClassOf(err), Provider: spec.TypeAgora, Op: op, Err: err}
+	e := &providers.Error{Class: providers.ClassOf(err), Provider: Type, Op: op, Err: err}
 	if last != nil {
 		e.Code, e.HTTP, e.Message = last.Code, last.HTTP, "gave up after: "+last.Message
 	}

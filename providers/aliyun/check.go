@@ -40,6 +40,6 @@ func (c *Client) CheckStream(ctx context.Context, s spec.Stream) error {
 			break
 		}
 	}
-	return &providers.Error{Class: providers.Permanent, Provider: spec.TypeAliyun, Op: "DescribeLiveRecordConfig",
+	return &providers.Error{Class: providers.Permanent, Provider: Type, Op: "DescribeLiveRecordConfig",
 		Code: CodeConfigNotFound, Message: "no recording configuration covers " + s.String() + ": " + hints[CodeConfigNotFound]}
 }

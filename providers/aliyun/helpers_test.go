@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -32,32 +34,31 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type fixture struct {
-	emu    *Emulator
+	emu    *aliyunemu.Emulator
 	client *Client
 	clk    *clock
-	faults *providers.Faults
+	faults *emu.Faults
 	srv    *httptest.Server
 }
 
 // newFixture serves an emulator on loopback and points a client at it with
-// the given secret (use DemoAccessKeySecret for a valid one).
+// the given secret (use aliyunemu.DemoAccessKeySecret for a valid one).
 func newFixture(t *testing.T, secret string) *fixture {
 	t.Helper()
 	clk := newClock()
-	faults := providers.NewFaults(1)
-	emu := NewEmulator(providers.EmulatorConfig{Now: clk.Now, Faults: faults})
+	faults := emu.NewFaults(1)
+	emu := aliyunemu.NewEmulator(emu.Config{Now: clk.Now, Faults: faults})
 	srv := httptest.NewServer(emu.Handlers()[0])
 	t.Cleanup(srv.Close)
-	t.Setenv("RECORDCTL_TEST_ALIYUN_AK", DemoAccessKeyID)
+	t.Setenv("RECORDCTL_TEST_ALIYUN_AK", aliyunemu.DemoAccessKeyID)
 	t.Setenv("RECORDCTL_TEST_ALIYUN_SK", secret)
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "ali-test"}, Spec: spec.ProviderSpec{
-		Type: spec.TypeAliyun, Endpoint: srv.URL,
+		Type: Type, Config: Config{Region: aliyunemu.DemoRegion, Endpoint: srv.URL},
 		Credentials: map[string]spec.SecretRef{
 			"accessKeyId":     {Env: "RECORDCTL_TEST_ALIYUN_AK"},
 			"accessKeySecret": {Env: "RECORDCTL_TEST_ALIYUN_SK"},
 		},
 	}}
-	emu.Configure(p)
 	c, err := NewClient(p, providers.Options{Now: clk.Now, HTTPClient: srv.Client(), UserAgent: "recordctl-test/1"})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +70,7 @@ var news = spec.Stream{Domain: "push.example.com", App: "live", Name: "news"}
 
 func createReq(s spec.Stream, finalize bool) providers.CreateRequest {
 	rec := &spec.Recording{Metadata: spec.Metadata{Name: "evening-news"}}
-	rec.Spec.Options.FinalizeImmediately = finalize
+	rec.Spec.Options = Options{FinalizeImmediately: finalize}
 	now := newClock().Now()
 	return providers.CreateRequest{Key: "evening-news@x", Recording: rec, Stream: s, Start: now, End: now.Add(time.Hour), Now: now}
 }

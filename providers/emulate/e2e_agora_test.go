@@ -115,8 +115,9 @@ func TestAgoraPrimaryDownEverythingOnFallback(t *testing.T) {
 }
 
 // Start answering 5xx: retried with the same parameters (seed 004: three
-// retries at 3, 6, 9 s); when all of them fail, acquire again with the
-// backup uid.
+// retries at 3, 6, 9 s); when all of them fail, acquire again with the same
+// uid (its 53 would reveal a recorder a 5xx hid), and only when that fails
+// too (no recorder found), with the backup uid.
 func TestAgoraStart5xxRetriedThenBackupUID(t *testing.T) {
 	for _, tc := range []struct {
 		fails         int
@@ -124,7 +125,8 @@ func TestAgoraStart5xxRetriedThenBackupUID(t *testing.T) {
 		acquires, sts int
 	}{
 		{fails: 3, uid: "1001", acquires: 1, sts: 4}, // the third retry succeeds
-		{fails: 4, uid: "1002", acquires: 2, sts: 5}, // all retries fail: backup uid
+		{fails: 4, uid: "1001", acquires: 2, sts: 5}, // all retries fail: the lookup's start succeeds
+		{fails: 8, uid: "1002", acquires: 3, sts: 9}, // the lookup fails too: backup uid
 	} {
 		t.Run(strings.Repeat("5xx", tc.fails), func(t *testing.T) {
 			w := agoraWorld(t)

@@ -9,46 +9,66 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 )
+
+// factories builds each provider type's emulator. Registering a new
+// provider's emulator is one line here.
+var factories = map[string]func(emu.Config) emu.Emulator{
+	"agora":   func(c emu.Config) emu.Emulator { return agoraemu.NewEmulator(c) },
+	"aliyun":  func(c emu.Config) emu.Emulator { return aliyunemu.NewEmulator(c) },
+	"huawei":  func(c emu.Config) emu.Emulator { return huaweiemu.NewEmulator(c) },
+	"tencent": func(c emu.Config) emu.Emulator { return tencentemu.NewEmulator(c) },
+}
+
+// Types lists the provider types with an emulator, sorted (the order of
+// consecutive ports when a base port is given).
+func Types() []string {
+	out := make([]string, 0, len(factories))
+	for t := range factories {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Server runs one emulator per provider type, each on its own loopback listener(s).
 type Server struct {
 	// Emulators by provider type.
-	Emulators map[string]providers.Emulator
+	Emulators map[string]emu.Emulator
 	// URLs by provider type: base URLs in endpoint order (agora has two).
 	URLs   map[string][]string
-	Faults *providers.Faults
+	Faults *emu.Faults
 	srvs   []*http.Server
 }
 
 // Start serves every registered emulator. host is a loopback address;
 // port 0 picks ephemeral ports, otherwise consecutive ports from port are
 // used in type order (agora 2 of them).
-func Start(host string, port int, cfg providers.EmulatorConfig) (*Server, error) {
+func Start(host string, port int, cfg emu.Config) (*Server, error) {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("emulate: %q is not a loopback address; the emulator only listens on loopback", host)
 	}
 	if cfg.Faults == nil {
-		cfg.Faults = providers.NewFaults(uint64(time.Now().UnixNano()))
+		cfg.Faults = emu.NewFaults(uint64(time.Now().UnixNano()))
 	}
-	s := &Server{Emulators: map[string]providers.Emulator{}, URLs: map[string][]string{}, Faults: cfg.Faults}
+	s := &Server{Emulators: map[string]emu.Emulator{}, URLs: map[string][]string{}, Faults: cfg.Faults}
 	next := port
-	for _, typ := range providers.Types() {
-		reg, _ := providers.Lookup(typ)
-		if reg.NewEmulator == nil {
-			continue
-		}
-		emu := reg.NewEmulator(cfg)
-		s.Emulators[typ] = emu
-		for _, h := range emu.Handlers() {
+	for _, typ := range Types() {
+		e := factories[typ](cfg)
+		s.Emulators[typ] = e
+		for _, h := range e.Handlers() {
 			p := 0
 			if port != 0 {
 				p = next
@@ -84,11 +104,64 @@ func EnvName(typ, field string) string {
 	return "RECORDCTL_EMULATOR_" + strings.ToUpper(typ) + "_" + strings.ToUpper(field)
 }
 
+// Settings is everything a client needs to talk to one provider type's
+// emulator: as a Provider document would carry it, plus the endpoints.
+type Settings struct {
+	Type      string   `json:"type"`
+	Endpoint  string   `json:"endpoint"`
+	Endpoints []string `json:"endpoints,omitempty"`
+	Region    string   `json:"region,omitempty"`
+	ProjectID string   `json:"projectId,omitempty"`
+	AppID     string   `json:"appId,omitempty"`
+	// Credentials are the demo values the emulator accepts, by the
+	// Provider document's credential field names (never valid at a cloud).
+	Credentials map[string]string `json:"credentials"`
+}
+
+// Settings returns each provider type's settings, by type.
+func (s *Server) Settings() map[string]Settings {
+	out := map[string]Settings{}
+	for typ, e := range s.Emulators {
+		f := e.DemoFields()
+		st := Settings{Type: typ, Endpoint: s.URLs[typ][0], Region: f["region"], ProjectID: f["projectId"],
+			AppID: f["appId"], Credentials: e.DemoCredentials()}
+		if len(s.URLs[typ]) > 1 {
+			st.Endpoints = append([]string(nil), s.URLs[typ]...)
+		}
+		out[typ] = st
+	}
+	return out
+}
+
+// Env returns every setting as environment assignments, sorted:
+// RECORDCTL_EMULATOR_<TYPE>_ENDPOINT (and _ENDPOINTS, comma-separated, for
+// agora), _REGION, _PROJECTID, _APPID and one per credential field.
+func (s *Server) Env() []string {
+	var out []string
+	for typ, st := range s.Settings() {
+		add := func(field, v string) {
+			if v != "" {
+				out = append(out, EnvName(typ, field)+"="+v)
+			}
+		}
+		add("endpoint", st.Endpoint)
+		add("endpoints", strings.Join(st.Endpoints, ","))
+		add("region", st.Region)
+		add("projectId", st.ProjectID)
+		add("appId", st.AppID)
+		for f, v := range st.Credentials {
+			add(f, v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // DemoEnv returns the demo credentials as environment assignments, sorted.
 func (s *Server) DemoEnv() []string {
 	var out []string
-	for typ, emu := range s.Emulators {
-		for f, v := range emu.DemoCredentials() {
+	for typ, e := range s.Emulators {
+		for f, v := range e.DemoCredentials() {
 			out = append(out, EnvName(typ, f)+"="+v)
 		}
 	}
@@ -96,30 +169,23 @@ func (s *Server) DemoEnv() []string {
 	return out
 }
 
-// Point rewrites every Provider in set to use the emulator: endpoints,
-// provider-specific fields, and credentials referenced from environment
-// variables that this process sets to the demo values. Secret references in
-// recording options that do not resolve (tokens, storage keys) are pointed
-// at demo values too, so examples run without any real secret.
+// Point rewrites every Provider in set to use the emulator: its provider
+// package points the type's own fields at the emulator's URLs and demo
+// account (Registration.PointAt), and credentials become the demo values
+// (spec.DemoSecret). Secret references in recording options that do not
+// resolve (tokens, storage keys) become demo values too (the package's
+// Registration.DemoOptions), so examples run without any real secret.
 func (s *Server) Point(set *spec.Set) error {
 	for _, p := range set.Providers {
-		emu, ok := s.Emulators[p.Spec.Type]
-		if !ok {
+		e, ok := s.Emulators[p.Spec.Type]
+		reg, _ := providers.Lookup(p.Spec.Type)
+		if !ok || reg.PointAt == nil {
 			return fmt.Errorf("emulate: no emulator for provider type %q", p.Spec.Type)
 		}
-		urls := s.URLs[p.Spec.Type]
-		p.Spec.Endpoint = urls[0]
-		if len(urls) > 1 || len(p.Spec.Endpoints) > 0 {
-			p.Spec.Endpoints = append([]string(nil), urls...)
-		}
-		emu.Configure(p)
+		p.Spec.Config = reg.PointAt(p.Spec.Config, s.URLs[p.Spec.Type], e.DemoFields())
 		creds := map[string]spec.SecretRef{}
-		for f, v := range emu.DemoCredentials() {
-			name := EnvName(p.Spec.Type, f)
-			if err := os.Setenv(name, v); err != nil {
-				return err
-			}
-			creds[f] = spec.SecretRef{Env: name}
+		for f, v := range e.DemoCredentials() {
+			creds[f] = spec.DemoSecret(EnvName(p.Spec.Type, f), v)
 		}
 		p.Spec.Credentials = creds
 	}
@@ -131,33 +197,9 @@ func (s *Server) Point(set *spec.Set) error {
 		if p == nil {
 			continue
 		}
-		st := r.Spec.Stream
-		switch emu := s.Emulators[p.Spec.Type].(type) {
-		case interface{ AddRecordConfig(domain, app string) }:
-			emu.AddRecordConfig(st.Domain, st.App)
-		case interface {
-			AddRule(domain, app, stream, recordType string) string
-		}:
-			emu.AddRule(st.Domain, st.App, st.Name, "COMMAND_RECORD")
-		}
-	}
-	for _, r := range set.Recordings {
-		o := &r.Spec.Options
-		demo := func(ref *spec.SecretRef, what string) {
-			if ref == nil || ref.IsZero() {
-				return
-			}
-			if _, err := ref.Resolve(); err == nil {
-				return
-			}
-			name := "RECORDCTL_EMULATOR_DEMO_" + strings.ToUpper(what)
-			os.Setenv(name, "demo-"+what)
-			*ref = spec.SecretRef{Env: name}
-		}
-		demo(o.Token, "token")
-		if o.Storage != nil {
-			demo(&o.Storage.AccessKey, "storage_access_key")
-			demo(&o.Storage.SecretKey, "storage_secret_key")
+		s.Emulators[p.Spec.Type].PrepareStream(r.Spec.Stream)
+		if reg, _ := providers.Lookup(p.Spec.Type); reg.DemoOptions != nil && r.Spec.Options != nil {
+			r.Spec.Options = reg.DemoOptions(r.Spec.Options)
 		}
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -33,11 +35,11 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type fixture struct {
-	emu    *Emulator
+	emu    *huaweiemu.Emulator
 	client *Client
 	clk    *clock // client clock
 	emuClk *clock // emulator clock
-	faults *providers.Faults
+	faults *emu.Faults
 	srv    *httptest.Server
 }
 
@@ -58,14 +60,14 @@ type fixtureOpt struct {
 func newFixture(t *testing.T, o fixtureOpt) *fixture {
 	t.Helper()
 	if o.secret == "" {
-		o.secret = DemoSecretKey
+		o.secret = huaweiemu.DemoSecretKey
 	}
-	f := &fixture{clk: newClock(), faults: providers.NewFaults(1)}
+	f := &fixture{clk: newClock(), faults: emu.NewFaults(1)}
 	f.emuClk = f.clk
 	if o.splitClocks {
 		f.emuClk = newClock()
 	}
-	f.emu = NewEmulator(providers.EmulatorConfig{Now: f.emuClk.Now, Faults: f.faults})
+	f.emu = huaweiemu.NewEmulator(emu.Config{Now: f.emuClk.Now, Faults: f.faults})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o.remoteAddr != "" {
 			r.RemoteAddr = o.remoteAddr
@@ -73,16 +75,15 @@ func newFixture(t *testing.T, o fixtureOpt) *fixture {
 		f.emu.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.srv.Close)
-	t.Setenv("RECORDCTL_TEST_HW_AK", DemoAccessKey)
+	t.Setenv("RECORDCTL_TEST_HW_AK", huaweiemu.DemoAccessKey)
 	t.Setenv("RECORDCTL_TEST_HW_SK", o.secret)
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "hw-test"}, Spec: spec.ProviderSpec{
-		Type: spec.TypeHuawei, Endpoint: f.srv.URL,
+		Type: Type, Config: Config{Region: huaweiemu.DemoRegion, ProjectID: huaweiemu.DemoProjectID, Endpoint: f.srv.URL},
 		Credentials: map[string]spec.SecretRef{
 			"accessKey": {Env: "RECORDCTL_TEST_HW_AK"},
 			"secretKey": {Env: "RECORDCTL_TEST_HW_SK"},
 		},
 	}}
-	f.emu.Configure(p)
 	c, err := NewClient(p, providers.Options{Now: f.clk.Now, HTTPClient: f.srv.Client(), UserAgent: "recordctl-test/1"})
 	if err != nil {
 		t.Fatal(err)

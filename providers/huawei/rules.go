@@ -60,7 +60,7 @@ func (c *Client) CheckStream(ctx context.Context, s spec.Stream) error {
 		return err
 	}
 	if !found {
-		return &providers.Error{Class: providers.Permanent, Provider: spec.TypeHuawei, Op: "ListRecordRules", Message: ruleHint(s)}
+		return &providers.Error{Class: providers.Permanent, Provider: Type, Op: "ListRecordRules", Message: ruleHint(s)}
 	}
 	return nil
 }

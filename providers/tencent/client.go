@@ -18,7 +18,7 @@ import (
 
 // Wire constants of the CSS API (tencent.md §1).
 const (
-	Type            = spec.TypeTencent
+	Type            = "tencent"
 	APIVersion      = "2018-08-01"
 	DefaultEndpoint = "https://live.tencentcloudapi.com"
 	contentType     = "application/json"
@@ -52,10 +52,11 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("tencent provider %q: %s", p.Metadata.Name, fmt.Sprintf(format, a...))
 	}
-	if p.Spec.Region == "" {
+	cfg := configOf(p)
+	if cfg.Region == "" {
 		return nil, fail("region is required (for example ap-guangzhou)")
 	}
-	endpoint := p.Spec.Endpoint
+	endpoint := cfg.Endpoint
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
@@ -75,7 +76,7 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		name:     p.Metadata.Name,
 		endpoint: u.String(),
 		host:     u.Host,
-		region:   p.Spec.Region,
+		region:   cfg.Region,
 		signer:   Signer{SecretID: keys[0], SecretKey: keys[1], Service: Service},
 		http:     opts.Client(),
 		ua:       ua,
@@ -128,6 +129,10 @@ func (c *Client) call(ctx context.Context, action string, in, out any) error {
 
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if te := providers.TLSError(Type, action, c.endpoint, err); te != nil {
+			te.Err = scrubErr{c, err}
+			return te
+		}
 		class := providers.Retryable
 		if errors.Is(err, context.Canceled) {
 			class = providers.Permanent // the caller gave up
