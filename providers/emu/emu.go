@@ -177,3 +177,12 @@ func wait(r *http.Request, d time.Duration) {
 	case <-r.Context().Done():
 	}
 }
+
+// Persistent is an emulator whose state can be saved and restored, so the
+// tasks it holds survive a restart (`recordctl emulate --data DIR`,
+// `--emulate`). Only what a cloud would keep is saved: tasks, sessions,
+// recordings, configurations and rules, not fault settings or counters.
+type Persistent interface {
+	MarshalState() ([]byte, error)
+	UnmarshalState([]byte) error
+}
