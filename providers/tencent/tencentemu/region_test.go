@@ -32,7 +32,9 @@ func TestRegionsAsDocumented(t *testing.T) {
 			"/live/tc3_request, SignedHeaders=content-type;host, Signature="+sig)
 		w := httptest.NewRecorder()
 		e.ServeHTTP(w, r)
-		var out struct{ Response struct{ Error struct{ Code string } } }
+		var out struct {
+			Response struct{ Error struct{ Code string } }
+		}
 		_ = json.Unmarshal(w.Body.Bytes(), &out)
 		return out.Response.Error.Code
 	}
