@@ -1,3 +1,7 @@
+// Package emu is the plumbing every provider emulator shares: its
+// configuration (clock, faults), the Emulator interface that
+// providers/emulate serves, the fault injector, persistence, and the
+// signing-vector loader for the emulators' verifier tests.
 package emu
 
 import (
