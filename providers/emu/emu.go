@@ -190,3 +190,11 @@ type Persistent interface {
 	MarshalState() ([]byte, error)
 	UnmarshalState([]byte) error
 }
+
+// StreamPreparer is an emulator whose service needs a stream set up before
+// it records on command (Alibaba: a recording configuration; Huawei: a
+// COMMAND_RECORD rule), as a user would have done in the console.
+// PrepareStream does that setup; it is idempotent.
+type StreamPreparer interface {
+	PrepareStream(s spec.Stream)
+}

@@ -323,14 +323,8 @@ func (s *Server) Point(set *spec.Set) error {
 		if p == nil {
 			continue
 		}
-		st := r.Spec.Stream
-		switch e := s.Emulators[p.Spec.Type].(type) {
-		case interface{ AddRecordConfig(domain, app string) }:
-			e.AddRecordConfig(st.Domain, st.App)
-		case interface {
-			AddRule(domain, app, stream, recordType string) string
-		}:
-			e.AddRule(st.Domain, st.App, st.Name, "COMMAND_RECORD")
+		if e, ok := s.Emulators[p.Spec.Type].(emu.StreamPreparer); ok {
+			e.PrepareStream(r.Spec.Stream)
 		}
 	}
 	for _, r := range set.Recordings {

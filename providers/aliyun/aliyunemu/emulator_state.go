@@ -147,3 +147,7 @@ func (e *Emulator) CallCounts() map[string]int {
 	defer e.mu.Unlock()
 	return maps.Clone(e.calls)
 }
+
+// PrepareStream implements emu.StreamPreparer: a recording configuration
+// for the stream's domain and app.
+func (e *Emulator) PrepareStream(s spec.Stream) { e.AddRecordConfig(s.Domain, s.App) }

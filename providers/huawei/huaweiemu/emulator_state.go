@@ -149,3 +149,7 @@ func (e *Emulator) CallCounts() map[string]int {
 	defer e.mu.Unlock()
 	return maps.Clone(e.calls)
 }
+
+// PrepareStream implements emu.StreamPreparer: a COMMAND_RECORD rule for
+// exactly this stream (AddRule is idempotent).
+func (e *Emulator) PrepareStream(s spec.Stream) { e.AddRule(s.Domain, s.App, s.Name, "COMMAND_RECORD") }
