@@ -36,10 +36,10 @@ sdk-test:
 # emulator (short windows, 10-minute lookahead). Tasks are created and end
 # in the log within a minute; edit examples/quickstart/*.yaml and watch the
 # plan change. Ctrl-C stops the daemon (recordings are left running).
-# The emulator starts empty every time, so its state starts empty too.
+# Each run starts from an empty emulator and an empty emulator state.
 run: build
 	$(BIN) validate examples/quickstart
-	rm -f .recordctl/emulate-state .recordctl/emulate-state.journal
+	rm -rf .recordctl/emulate-state .recordctl/emulate-state.journal .recordctl/emulate-data
 	$(BIN) run --emulate --lookahead 10m examples/quickstart
 
 bench:

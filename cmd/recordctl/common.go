@@ -112,7 +112,7 @@ func (g *globals) setup(set *spec.Set, write bool, lookahead time.Duration) (*en
 	e := &env{}
 	g.resolveStatePath()
 	if g.emulate {
-		srv, err := emulate.Start("127.0.0.1", 0, emu.Config{})
+		srv, err := emulate.StartWithData("127.0.0.1", 0, emu.Config{}, emulateDataDir(g.state))
 		if err != nil {
 			return nil, err
 		}
@@ -194,4 +194,11 @@ func (g *globals) resolveStatePath() {
 	if g.emulate && !g.stateSet {
 		g.state = emulateStatePath
 	}
+}
+
+// emulateDataDir keeps --emulate's emulator state beside the recordctl
+// state, so tasks created by one --emulate command are still at the
+// "provider" for the next one (apply, then plan shows no changes).
+func emulateDataDir(statePath string) string {
+	return filepath.Join(filepath.Dir(statePath), "emulate-data")
 }

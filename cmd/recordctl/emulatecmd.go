@@ -26,7 +26,7 @@ func newEmulateCmd(g *globals) *cobra.Command {
 	var latency time.Duration
 	var throttle bool
 	var seed uint64
-	var output string
+	var output, dataDir string
 	c := &cobra.Command{
 		Use:   "emulate",
 		Short: "Serve all four provider APIs on loopback, wire-compatible, with fault injection",
@@ -47,7 +47,7 @@ func newEmulateCmd(g *globals) *cobra.Command {
 			faults.Set(errorRate, latency, throttle)
 			faults.SetTimeoutRate(timeoutRate)
 			faults.SetLostAnswerRate(lostRate)
-			srv, err := emulate.Start(host, port, emu.Config{Faults: faults})
+			srv, err := emulate.StartWithData(host, port, emu.Config{Faults: faults}, dataDir)
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
@@ -85,6 +85,7 @@ func newEmulateCmd(g *globals) *cobra.Command {
 	f.DurationVar(&latency, "latency", 0, "latency added to every request")
 	f.BoolVar(&throttle, "throttle", false, "answer every request with the provider's throttling error")
 	f.Uint64Var(&seed, "seed", 1, "fault injection seed")
+	f.StringVar(&dataDir, "data", "", "keep the emulators' state (tasks, recorders, rules) in this directory so it survives a restart")
 	f.StringVarP(&output, "output", "o", "text", "text (export lines) or json (one object with every provider's settings)")
 	return c
 }

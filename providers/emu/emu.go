@@ -1,3 +1,7 @@
+// Package emu is the plumbing every provider emulator shares: its
+// configuration (clock, faults), the Emulator interface that
+// providers/emulate serves, the fault injector, persistence, and the
+// signing-vector loader for the emulators' verifier tests.
 package emu
 
 import (
@@ -180,4 +184,13 @@ func wait(r *http.Request, d time.Duration) {
 	case <-t.C:
 	case <-r.Context().Done():
 	}
+}
+
+// Persistent is an emulator whose state can be saved and restored, so the
+// tasks it holds survive a restart (`recordctl emulate --data DIR`,
+// `--emulate`). Only what a cloud would keep is saved: tasks, sessions,
+// recordings, configurations and rules, not fault settings or counters.
+type Persistent interface {
+	MarshalState() ([]byte, error)
+	UnmarshalState([]byte) error
 }

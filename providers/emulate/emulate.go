@@ -4,14 +4,21 @@
 package emulate
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
@@ -51,12 +58,113 @@ type Server struct {
 	URLs   map[string][]string
 	Faults *emu.Faults
 	srvs   []*http.Server
+
+	saveMu   sync.Mutex
+	dataFile string // "" without a data directory
+	saved    []byte // what dataFile holds
+}
+
+// load reads the saved state from dir into the emulators (an absent file
+// is an empty cloud).
+func (s *Server) load(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("emulate: --data: %w", err)
+	}
+	s.dataFile = filepath.Join(dir, StateFile)
+	b, err := os.ReadFile(s.dataFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("emulate: %w", err)
+	}
+	var saved map[string]json.RawMessage
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return fmt.Errorf("emulate: %s is not an emulator state file: %w", s.dataFile, err)
+	}
+	for typ, raw := range saved {
+		p, ok := s.Emulators[typ].(emu.Persistent)
+		if !ok {
+			return fmt.Errorf("emulate: %s: no emulator of type %q keeps state", s.dataFile, typ)
+		}
+		if err := p.UnmarshalState(raw); err != nil {
+			return fmt.Errorf("emulate: %s: %s: %w", s.dataFile, typ, err)
+		}
+	}
+	s.saved = b
+	return nil
+}
+
+// saveAfter wraps h to save the state once each request is served.
+func (s *Server) saveAfter(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		if err := s.save(); err != nil {
+			log.Printf("emulate: saving the emulator state: %v", err)
+		}
+	})
+}
+
+// save writes every emulator's state to the data file (atomically: a
+// temporary file renamed over it) when it changed since the last save.
+func (s *Server) save() error {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	all := map[string]json.RawMessage{}
+	for typ, e := range s.Emulators {
+		if p, ok := e.(emu.Persistent); ok {
+			b, err := p.MarshalState()
+			if err != nil {
+				return err
+			}
+			all[typ] = b
+		}
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(b, s.saved) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.dataFile), StateFile+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), s.dataFile); err != nil {
+		return err
+	}
+	s.saved = b
+	return nil
 }
 
 // Start serves every registered emulator. host is a loopback address;
 // port 0 picks ephemeral ports, otherwise consecutive ports from port are
 // used in type order (agora 2 of them).
 func Start(host string, port int, cfg emu.Config) (*Server, error) {
+	return StartWithData(host, port, cfg, "")
+}
+
+// StateFile is the file under a data directory that holds the emulators' state.
+const StateFile = "emulators.json"
+
+// StartWithData is Start with the emulators' state kept in dataDir (created
+// if needed; "" keeps it in memory only): the state saved there is loaded
+// before any listener opens, and saved again after every request that
+// changed it, so tasks survive an emulator restart.
+func StartWithData(host string, port int, cfg emu.Config, dataDir string) (*Server, error) {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("emulate: %q is not a loopback address; the emulator only listens on loopback", host)
 	}
@@ -64,11 +172,21 @@ func Start(host string, port int, cfg emu.Config) (*Server, error) {
 		cfg.Faults = emu.NewFaults(uint64(time.Now().UnixNano()))
 	}
 	s := &Server{Emulators: map[string]emu.Emulator{}, URLs: map[string][]string{}, Faults: cfg.Faults}
+	for _, typ := range Types() {
+		s.Emulators[typ] = factories[typ](cfg)
+	}
+	if dataDir != "" {
+		if err := s.load(dataDir); err != nil {
+			return nil, err
+		}
+	}
 	next := port
 	for _, typ := range Types() {
-		e := factories[typ](cfg)
-		s.Emulators[typ] = e
+		e := s.Emulators[typ]
 		for _, h := range e.Handlers() {
+			if s.dataFile != "" {
+				h = s.saveAfter(h)
+			}
 			p := 0
 			if port != 0 {
 				p = next

@@ -60,14 +60,20 @@ func (e *Emulator) SetInterruptThreshold(d time.Duration) {
 	e.threshold = d
 }
 
-// AddRule adds a recording rule and returns its id; app/stream "*" match
-// anything; recordType defaults to COMMAND_RECORD.
+// AddRule adds a recording rule and returns its id (the existing one's if
+// an identical rule exists); app/stream "*" match anything; recordType
+// defaults to COMMAND_RECORD.
 func (e *Emulator) AddRule(domain, app, stream, recordType string) string {
 	if recordType == "" {
 		recordType = "COMMAND_RECORD"
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for _, r := range e.rules { // idempotent: the rule may survive from a saved state
+		if r.PublishDomain == domain && r.App == app && r.Stream == stream && r.RecordType == recordType {
+			return r.ID
+		}
+	}
 	return e.addRuleLocked(domain, app, stream, recordType).ID
 }
 

@@ -50,8 +50,8 @@ const (
 	CodeNoSuchVersion        = "NoSuchVersion"
 )
 
-// Regions serve the recording task APIs (tencent.md §1, current docs);
-// ap-beijing and ap-shanghai do not: UnsupportedRegion, as in the service.
+// Regions serve the recording task APIs (tencent.md §1, current docs):
+// ap-beijing and ap-shanghai do not, and get UnsupportedRegion as there.
 var Regions = []string{
 	"ap-bangkok", "ap-guangzhou", "ap-hongkong", "ap-jakarta", "ap-mumbai", "ap-seoul",
 	"ap-singapore", "ap-tokyo", "eu-frankfurt", "na-ashburn", "na-siliconvalley",
