@@ -47,12 +47,15 @@ type Provider struct {
 	userAgent string
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
+	pacer     *providers.Pacer
 	red       redactor
 
 	mu sync.Mutex
 	// lostUID holds, by window piece (CreateRequest.Key), the uid of a start
 	// whose answer was lost, so that the resumed Create asks that uid first.
 	lostUID map[string]string
+	// watches hold, by sid, each recorder's last status and next query (List).
+	watches map[string]*watch
 }
 
 // New builds the provider from its document, resolving the customer
@@ -83,8 +86,8 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 	id, sec, ua := creds[0], creds[1], opts.Agent()
 	pr := &Provider{
 		name: p.Name(), appID: p.Spec.AppID, custID: id, custSec: sec,
-		client: opts.Client(), userAgent: ua, now: opts.Clock(), sleep: opts.Sleeper(),
-		lostUID: map[string]string{},
+		client: opts.Client(), userAgent: ua, now: opts.Time().Now, sleep: opts.Time().Sleep, pacer: opts.Pacer,
+		lostUID: map[string]string{}, watches: map[string]*watch{},
 	}
 	pr.endpoints = &endpoints{urls: clean, now: pr.now}
 	pr.red.add(id)

@@ -44,6 +44,7 @@ type Client struct {
 	ua       string
 	now      func() time.Time
 	nonce    func() string // SignatureNonce source (tests pin it)
+	pacer    *providers.Pacer
 }
 
 // New is the registered factory; it resolves the credential references.
@@ -70,7 +71,7 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 	return &Client{
 		name: p.Name(), endpoint: ep, region: p.Spec.Region,
 		keyID: id, secret: secret,
-		http: opts.Client(), ua: ua, now: opts.Clock(), nonce: newNonce,
+		http: opts.Client(), ua: ua, now: opts.Time().Now, nonce: newNonce, pacer: opts.Pacer,
 	}, nil
 }
 
@@ -86,7 +87,8 @@ type apiError struct {
 
 // call sends one signed RPC request (POST, parameters in the query string,
 // empty form body) and decodes a successful JSON response into out.
-func (c *Client) call(ctx context.Context, op string, params map[string]string, out any) error {
+func (c *Client) call(ctx context.Context, op string, params map[string]string, out any) (err error) {
+	defer func() { c.pacer.Note(err) }() // a throttle slows every request of the account
 	p := make(map[string]string, len(params)+10)
 	for k, v := range params {
 		p[k] = v

@@ -372,7 +372,7 @@ func TestWireFormat(t *testing.T) {
 	t.Setenv("A_SK", DemoAccessKeySecret)
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "a"}, Spec: spec.ProviderSpec{Type: "aliyun", Region: "cn-beijing", Endpoint: srv.URL,
 		Credentials: map[string]spec.SecretRef{"accessKeyId": {Env: "A_ID"}, "accessKeySecret": {Env: "A_SK"}}}}
-	prov, err := providers.New(p, providers.Options{Now: clk.Now, UserAgent: "recordctl/9.9"})
+	prov, err := providers.New(p, providers.Options{Clock: clk, UserAgent: "recordctl/9.9"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestCreateStartsRecordingOnTheWire(t *testing.T) {
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Region: "cn-north-4",
 		ProjectID: DemoProjectID, Endpoint: srv.URL,
 		Credentials: map[string]spec.SecretRef{"accessKey": {Env: "H_AK"}, "secretKey": {Env: "H_SK"}}}}
-	prov, err := providers.New(p, providers.Options{Now: clk.Now, UserAgent: "recordctl/9.9"})
+	prov, err := providers.New(p, providers.Options{Clock: clk, UserAgent: "recordctl/9.9"})
 	if err != nil {
 		t.Fatal(err)
 	}
