@@ -45,6 +45,8 @@ type Client struct {
 	now      func() time.Time
 	nonce    func() string // SignatureNonce source (tests pin it)
 	pacer    *providers.Pacer
+	// configs caches each domain's configured apps (CheckStream).
+	configs providers.Memo[string, map[string]bool]
 }
 
 // New is the registered factory; it resolves the credential references.
@@ -68,11 +70,13 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), p.Spec.Endpoint)
 	}
 	ua := opts.Agent()
-	return &Client{
+	c := &Client{
 		name: p.Name(), endpoint: ep, region: p.Spec.Region,
 		keyID: id, secret: secret,
 		http: opts.Client(), ua: ua, now: opts.Time().Now, nonce: newNonce, pacer: opts.Pacer,
-	}, nil
+	}
+	c.configs.TTL, c.configs.Clock = ConfigTTL, opts.Time()
+	return c, nil
 }
 
 // Capabilities implements providers.Provider.

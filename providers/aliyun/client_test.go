@@ -110,6 +110,10 @@ func TestCheckStream(t *testing.T) {
 		t.Fatalf("config on page 2 not found: %v", err)
 	}
 	f.emu.RemoveRecordConfig("push.example.com", "*")
+	if err := f.client.CheckStream(ctx, news); err != nil {
+		t.Fatalf("within ConfigTTL the configuration read is trusted: %v", err)
+	}
+	f.clk.Advance(ConfigTTL)
 	pe := perr(t, f.client.CheckStream(ctx, news), providers.Permanent)
 	if !strings.Contains(pe.Message, "OnDemand=7") {
 		t.Fatalf("message = %q", pe.Message)

@@ -42,6 +42,9 @@ type Client struct {
 
 	mu       sync.Mutex
 	lastStop map[string]time.Time // stream -> when our last STOP returned
+
+	// rules caches each domain's COMMAND_RECORD rules (hasCommandRule).
+	rules providers.Memo[string, []RecordRule]
 }
 
 // New is the registered factory; it resolves the credential references.
@@ -71,11 +74,13 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), p.Spec.Endpoint)
 	}
 	ua := opts.Agent()
-	return &Client{
+	c := &Client{
 		name: p.Name(), endpoint: ep, projectID: p.Spec.ProjectID, ak: ak, sk: sk,
 		http: opts.Client(), ua: ua, now: opts.Time().Now, pacer: opts.Pacer,
 		lastStop: map[string]time.Time{},
-	}, nil
+	}
+	c.rules.TTL, c.rules.Clock = RulesTTL, opts.Time()
+	return c, nil
 }
 
 // Capabilities implements providers.Provider.

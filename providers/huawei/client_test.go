@@ -118,6 +118,7 @@ func TestMissingCommandRuleIsPermanentWithAdvice(t *testing.T) {
 		t.Fatal("CheckStream found a rule")
 	}
 	f.emu.AddRule("other.example.org", "live", "*", "")
+	f.clk.Advance(RulesTTL) // the domain's rules are cached for RulesTTL
 	if err := f.client.CheckStream(ctx, s); err != nil {
 		t.Fatal(err)
 	}
