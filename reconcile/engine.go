@@ -83,9 +83,9 @@ func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[st
 				newProv = providers.New
 			}
 			opts := e.Options
-			// Every HTTP request of this provider is paced a margin under r
-			// (on the wall clock: it paces a real service).
-			opts.Pacer = providers.NewPacer(r, nil)
+			// Every HTTP request of this provider is paced a margin under r,
+			// on the providers' clock.
+			opts.Pacer = providers.NewPacer(r, opts.Clock)
 			prov, err := newProv(p, opts)
 			if err != nil {
 				errs[name] = err
