@@ -29,6 +29,8 @@ const (
 	latencyWeight = 0.2
 	// MaxInFlight bounds InFlight (and is its answer for an unlimited rate).
 	MaxInFlight = 256
+	// assumedLatency stands for the latency before any has been observed.
+	assumedLatency = time.Second
 )
 
 // Pacer paces every HTTP request of one provider account: requests go out
@@ -194,14 +196,25 @@ func (p *Pacer) Latency() time.Duration {
 // InFlight is how many calls the engine should keep in flight to send at
 // the current pace: ceil(rate × latency) + 1, so the next request is ready
 // when a slot opens; 1 <= InFlight <= MaxInFlight (MaxInFlight for an
-// unlimited rate).
+// unlimited rate). Until a first answer, latency is taken as
+// assumedLatency: too many calls in flight only wait in the Pacer, too
+// few lose throughput.
 func (p *Pacer) InFlight() int {
 	r, lat := p.Rate(), p.Latency()
 	if math.IsInf(r, 1) {
 		return MaxInFlight
 	}
+	if p.samplesSeen() == 0 {
+		lat = assumedLatency
+	}
 	n := int(math.Ceil(r*lat.Seconds())) + 1
 	return min(max(n, 1), MaxInFlight)
+}
+
+func (p *Pacer) samplesSeen() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.samples
 }
 
 // pacedTransport waits for the pacer before every request and observes

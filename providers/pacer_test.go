@@ -104,8 +104,8 @@ func TestPacerThrottleSlowsThenRecovers(t *testing.T) {
 // The latency EWMA sizes the calls in flight: rate × latency, plus one.
 func TestPacerInFlightFollowsLatency(t *testing.T) {
 	p := NewPacer(50, clocktest.New(t0))
-	if n := p.InFlight(); n != 1 {
-		t.Errorf("before any request: %d in flight, want 1", n)
+	if n := p.InFlight(); n != 49 { // ceil(47.5 × 1 s) + 1
+		t.Errorf("before any answer: %d in flight, want 49 (1 s assumed)", n)
 	}
 	for i := 0; i < 50; i++ {
 		p.Observe(200 * time.Millisecond)
