@@ -153,7 +153,11 @@ func TestStartWithin10sOfStopIsRetryableWithoutCalling(t *testing.T) {
 	}
 	f.advance(4 * time.Second)
 	starts := f.emu.Calls("RunRecord/START")
+	before := f.clk.Now()
 	_, err = f.client.Create(ctx, createReq(news))
+	if !f.clk.Now().Equal(before) || f.clk.Waiters() != 0 {
+		t.Fatal("Create waited for the gap; it must return it (RetryAfter) for the engine to defer")
+	}
 	pe := perr(t, err, providers.Retryable)
 	if remaining := 6 * time.Second; pe.RetryAfter < remaining || pe.RetryAfter > remaining+time.Second {
 		t.Fatalf("RetryAfter = %v, want ≈ %v", pe.RetryAfter, remaining)
