@@ -61,7 +61,9 @@ type watch struct {
 // queried, at most ListBudget of them, earliest due first; the others are
 // reported with the last status seen and their NextCheck. A throttled
 // query ends the List's querying (the rest stay due); credential and App
-// ID errors fail the whole List.
+// ID errors fail the whole List. scope.Managed must hold every managed task
+// of the provider: what is known of a recorder left out is forgotten. List
+// makes no call while nothing is due, so calling it often is cheap.
 func (p *Provider) List(ctx context.Context, scope providers.Scope) ([]providers.Task, error) {
 	now := p.now()
 	out := make([]providers.Task, len(scope.Managed))

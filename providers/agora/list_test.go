@@ -122,7 +122,7 @@ func TestOpenRecordingsRequeriedOnASpreadCadence(t *testing.T) {
 	if q := e.emu.Calls()["query"] - base; q < 2*n-n/10 || q > 2*n+n/10 {
 		t.Errorf("%d queries in 2 minutes for %d recordings, want about %d (one a minute each)", q, n, 2*n)
 	}
-	if peak > 8 {
+	if peak > 12 { // 100 phases hashed over 60 s: about 1.7 a second; unspread, a List would hit its budget (20)
 		t.Errorf("up to %d queries in one List: not spread (%d recordings over 60 s)", peak, n)
 	}
 	if s := e.sleeps.take(); len(s) != 0 {
