@@ -114,7 +114,7 @@ func (p *Provider) List(ctx context.Context, scope providers.Scope) ([]providers
 	if len(jobs) > ListBudget {
 		jobs = jobs[:ListBudget] // the rest keep NextCheck <= now: due at the next List
 	}
-	ctx, cancel := context.WithTimeout(ctx, ListTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.listTimeout)
 	defer cancel()
 	workers := listWorkers
 	if p.pacer != nil {

@@ -3,6 +3,8 @@ package agora
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -157,6 +159,30 @@ func TestThrottledQueryLeavesTheRestDue(t *testing.T) {
 	for _, g := range e.listAll(managed) {
 		if g.Status != providers.StatusRecording {
 			t.Errorf("%s after the throttle: %s", g.ID, g.Status)
+		}
+	}
+}
+
+// An Agora that accepts connections and never answers holds one List for
+// ListTimeout at most: the queries in flight end as unknown, rechecked on
+// the seed's 5xx schedule, and the List returns every task.
+func TestListIsBoundedWhenAgoraNeverAnswers(t *testing.T) {
+	e := newEnv(t)
+	managed := []providers.Task{e.mustCreate(e.recording("a", nil), nil), e.mustCreate(e.recording("b", nil), nil)}
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hang.Close()
+	doc := *e.doc
+	doc.Spec.Endpoints = []string{hang.URL}
+	p := e.newProvider(&doc)
+	p.listTimeout = 50 * time.Millisecond // ListTimeout, shortened: the test waits for it
+	e.clock.Advance(5 * time.Second)
+	got, err := p.List(context.Background(), providers.Scope{Managed: managed})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	for _, g := range got {
+		if g.Status != providers.StatusUnknown || !g.NextCheck.Equal(e.clock.Now().Add(5*time.Second)) {
+			t.Errorf("%s: %s next %s, want unknown, rechecked in 5 s", g.ID, g.Status, g.NextCheck)
 		}
 	}
 }

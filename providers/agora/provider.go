@@ -56,6 +56,8 @@ type Provider struct {
 	lostUID map[string]string
 	// watches hold, by sid, each recorder's last status and next query (List).
 	watches map[string]*watch
+	// listTimeout bounds one List (ListTimeout).
+	listTimeout time.Duration
 }
 
 // New builds the provider from its document, resolving the customer
@@ -87,7 +89,7 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 	pr := &Provider{
 		name: p.Name(), appID: p.Spec.AppID, custID: id, custSec: sec,
 		client: opts.Client(), userAgent: ua, now: opts.Time().Now, sleep: opts.Time().Sleep, pacer: opts.Pacer,
-		lostUID: map[string]string{}, watches: map[string]*watch{},
+		lostUID: map[string]string{}, watches: map[string]*watch{}, listTimeout: ListTimeout,
 	}
 	pr.endpoints = &endpoints{urls: clean, now: pr.now}
 	pr.red.add(id)
