@@ -25,8 +25,10 @@ const (
 	paceRecovery = 0.05
 	// maxPause bounds how long a throttle's RetryAfter holds every request.
 	maxPause = 5 * time.Second
-	// latencyWeight is the EWMA weight of a new latency sample.
-	latencyWeight = 0.2
+	// latencyWeight is the EWMA weight of a new latency sample;
+	// deviationWeight that of its distance from the average.
+	latencyWeight   = 0.2
+	deviationWeight = 0.25
 	// MaxInFlight bounds InFlight (and is its answer for an unlimited rate).
 	MaxInFlight = 256
 	// assumedLatency stands for the latency before any has been observed.
@@ -47,12 +49,13 @@ type Pacer struct {
 	target float64 // requests/s it paces at when nothing is throttled; +Inf: unlimited
 
 	mu       sync.Mutex
-	cur      float64   // current pace, requests/s
-	next     time.Time // earliest instant the next request may go
-	adjusted time.Time // when cur was last recovered or cut
-	cut      time.Time // when cur was last cut
-	thr      int64     // throttles seen
-	lat      time.Duration
+	cur      float64       // current pace, requests/s
+	next     time.Time     // earliest instant the next request may go
+	adjusted time.Time     // when cur was last recovered or cut
+	cut      time.Time     // when cur was last cut
+	thr      int64         // throttles seen
+	lat      time.Duration // EWMA of latency
+	dev      time.Duration // EWMA of |sample - lat|
 	samples  int64
 }
 
@@ -176,9 +179,11 @@ func (p *Pacer) Observe(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.samples == 0 {
-		p.lat = d
+		p.lat, p.dev = d, d/2
 	} else {
-		p.lat += time.Duration(latencyWeight * float64(d-p.lat))
+		diff := d - p.lat
+		p.dev += time.Duration(deviationWeight * float64(diff.Abs()-p.dev))
+		p.lat += time.Duration(latencyWeight * float64(diff))
 	}
 	p.samples++
 }
@@ -194,27 +199,25 @@ func (p *Pacer) Latency() time.Duration {
 }
 
 // InFlight is how many calls the engine should keep in flight to send at
-// the current pace: ceil(rate × latency) + 1, so the next request is ready
-// when a slot opens; 1 <= InFlight <= MaxInFlight (MaxInFlight for an
-// unlimited rate). Until a first answer, latency is taken as
-// assumedLatency: too many calls in flight only wait in the Pacer, too
-// few lose throughput.
+// the current pace: ceil(rate × (latency + 4 × its deviation)) + 1, so a
+// request is ready whenever a slot opens even when answers come late (a
+// slot without a request is lost: the Pacer keeps no credit);
+// 1 <= InFlight <= MaxInFlight (MaxInFlight for an unlimited rate). Until
+// a first answer, latency is taken as assumedLatency: too many calls in
+// flight only wait in the Pacer, too few lose throughput.
 func (p *Pacer) InFlight() int {
-	r, lat := p.Rate(), p.Latency()
+	r := p.Rate()
 	if math.IsInf(r, 1) {
 		return MaxInFlight
 	}
-	if p.samplesSeen() == 0 {
+	p.mu.Lock()
+	lat := p.lat + 4*p.dev
+	if p.samples == 0 {
 		lat = assumedLatency
 	}
+	p.mu.Unlock()
 	n := int(math.Ceil(r*lat.Seconds())) + 1
 	return min(max(n, 1), MaxInFlight)
-}
-
-func (p *Pacer) samplesSeen() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.samples
 }
 
 // pacedTransport waits for the pacer before every request and observes

@@ -120,6 +120,15 @@ func TestPacerInFlightFollowsLatency(t *testing.T) {
 	if l := p.Latency(); l != 300*time.Millisecond {
 		t.Errorf("EWMA after a 700 ms sample: %s, want 300 ms", l)
 	}
+	// Answers that vary keep more calls in flight than their average
+	// needs, so a late answer does not leave a slot without a request.
+	j := NewPacer(50, clocktest.New(t0))
+	for i := 0; i < 50; i++ {
+		j.Observe(time.Duration(i%2) * 100 * time.Millisecond)
+	}
+	if mean := int(math.Ceil(50*PaceMargin*j.Latency().Seconds())) + 1; j.InFlight() <= 2*mean {
+		t.Errorf("jittery latency (mean %s): %d in flight, want well over %d", j.Latency(), j.InFlight(), mean)
+	}
 	if n := NewPacer(0, nil).InFlight(); n != MaxInFlight {
 		t.Errorf("unlimited: %d in flight", n)
 	}
