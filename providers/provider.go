@@ -12,8 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/recordctl/recordctl/internal/clock"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -78,6 +77,14 @@ type Task struct {
 	Status  Status    `json:"status"`
 	// Files lists recorded files where the provider reports them (agora stop).
 	Files []string `json:"files,omitempty"`
+	// NextCheck, set by List, is when the provider next wants to observe
+	// this task (agora: a start's confirmation, a 404 being confirmed, the
+	// recording's periodic re-query). A List before then reports the last
+	// status seen without a call; the engine should List again at the
+	// earliest NextCheck of a provider's tasks. Zero: no check is
+	// scheduled (the task is terminal, or the provider observes on every
+	// List). Not persisted.
+	NextCheck time.Time `json:"-"`
 }
 
 // CreateRequest asks for a task recording Stream over [Start, End).
@@ -149,69 +156,34 @@ type Options struct {
 	HTTPClient *http.Client
 	// UserAgent names recordctl and its version.
 	UserAgent string
-	// Now is the clock (tests); nil means time.Now.
-	Now func() time.Time
-	// Sleep waits (tests may shorten backoffs); nil means a context-aware time.Sleep.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Limiter paces every HTTP request the provider makes (the Provider
-	// document's rateLimit); one List may make many requests.
-	Limiter *rate.Limiter
+	// Clock is the provider's time: request timestamps, start deadlines,
+	// scheduled rechecks and backoffs. nil means the wall clock.
+	Clock clock.Clock
+	// Pacer paces every HTTP request the provider makes (the Provider
+	// document's rateLimit, PaceMargin under it), counts throttles and
+	// observes latency; one List may make many requests. nil: unpaced.
+	Pacer *Pacer
 }
 
-// Clock returns o.Now or time.Now.
-func (o Options) Clock() func() time.Time {
-	if o.Now != nil {
-		return o.Now
-	}
-	return time.Now
-}
-
-// Sleeper returns o.Sleep or a context-aware sleep.
-func (o Options) Sleeper() func(ctx context.Context, d time.Duration) error {
-	if o.Sleep != nil {
-		return o.Sleep
-	}
-	return func(ctx context.Context, d time.Duration) error {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
-	}
-}
+// Time returns o.Clock, or the wall clock.
+func (o Options) Time() clock.Clock { return clock.Or(o.Clock) }
 
 // Client returns o.HTTPClient or a default client with a 30 s timeout,
-// paced by o.Limiter when set.
+// paced by o.Pacer when set.
 func (o Options) Client() *http.Client {
 	c := &http.Client{Timeout: 30 * time.Second}
 	if o.HTTPClient != nil {
 		cc := *o.HTTPClient
 		c = &cc
 	}
-	if o.Limiter != nil {
+	if o.Pacer != nil {
 		base := c.Transport
 		if base == nil {
 			base = http.DefaultTransport
 		}
-		c.Transport = pacedTransport{base: base, lim: o.Limiter}
+		c.Transport = pacedTransport{base: base, pacer: o.Pacer}
 	}
 	return c
-}
-
-// pacedTransport waits for the rate limiter before every request.
-type pacedTransport struct {
-	base http.RoundTripper
-	lim  *rate.Limiter
-}
-
-func (t pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.lim.Wait(r.Context()); err != nil {
-		return nil, err
-	}
-	return t.base.RoundTrip(r)
 }
 
 // Factory builds a Provider from its document.

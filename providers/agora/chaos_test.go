@@ -57,7 +57,7 @@ func (c *chaos) set(errRate, lost float64) {
 func (e *env) chaosProvider(c *chaos) *Provider {
 	e.t.Helper()
 	p, err := New(e.doc, providers.Options{HTTPClient: &http.Client{Transport: c, Timeout: 10 * time.Second},
-		Now: e.clock.Now, Sleep: e.sleeps.Sleep})
+		Clock: sleepingClock{e.clock.Fake, e.sleeps}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

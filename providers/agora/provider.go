@@ -48,6 +48,7 @@ type Provider struct {
 	userAgent string
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
+	pacer     *providers.Pacer
 	red       redactor
 
 	mu sync.Mutex
@@ -57,6 +58,10 @@ type Provider struct {
 	// recipes holds by channel and uid the start parameters of the last
 	// Create, for Stop's lookup of a recorder without a sid.
 	recipes map[string]recipe
+	// watches hold, by sid, each recorder's last status and next query (List).
+	watches map[string]*watch
+	// listTimeout bounds one List (ListTimeout).
+	listTimeout time.Duration
 }
 
 // New builds the provider from its document, resolving the customer
@@ -85,8 +90,8 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 	id, sec, ua := creds[0], creds[1], opts.Agent()
 	pr := &Provider{
 		name: p.Name(), appID: cfg.AppID, custID: id, custSec: sec,
-		client: opts.Client(), userAgent: ua, now: opts.Clock(), sleep: opts.Sleeper(),
-		lostUID: map[string]string{}, recipes: map[string]recipe{},
+		client: opts.Client(), userAgent: ua, now: opts.Time().Now, sleep: opts.Time().Sleep, pacer: opts.Pacer,
+		lostUID: map[string]string{}, recipes: map[string]recipe{}, watches: map[string]*watch{}, listTimeout: ListTimeout,
 	}
 	pr.endpoints = &endpoints{urls: clean, now: pr.now}
 	pr.red.add(id)

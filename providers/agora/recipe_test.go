@@ -174,16 +174,33 @@ func TestRecorderLeavesMidWindow(t *testing.T) {
 	if got := e.list(task); got.Status != providers.StatusRecording {
 		t.Fatalf("after a 5-minute break: %s", got.Status)
 	}
-	// ... a long one is not.
+	// ... a long one is not. The 404 is confirmed by rechecks scheduled at
+	// 5, 10 and 15 s (Task.NextCheck), never by a wait inside List.
 	e.emu.SetChannelActive("lecture", false)
 	e.clock.Advance(601 * time.Second)
 	e.sleeps.take()
-	gone := e.list(task)
-	if gone.Status != providers.StatusGone {
-		t.Fatalf("after the bot left: %s, want gone", gone.Status)
+	got := e.list(task)
+	for _, d := range secs(5, 10, 15) {
+		if got.Status != providers.StatusRecording {
+			t.Fatalf("a 404 not yet confirmed: %s, want the last status seen (recording)", got.Status)
+		}
+		if want := e.clock.Now().Add(d); !got.NextCheck.Equal(want) {
+			t.Fatalf("404 recheck at %s, want %s (+%s)", got.NextCheck, want, d)
+		}
+		// A List before the recheck is due makes no call.
+		before := e.emu.Calls()["query"]
+		if again := e.list(task); again.Status != got.Status || e.emu.Calls()["query"] != before {
+			t.Fatalf("List before the recheck was due: %s, %d query calls", again.Status, e.emu.Calls()["query"]-before)
+		}
+		e.clock.Advance(d)
+		got = e.list(task)
 	}
-	if got := e.sleeps.take(); !sameDurations(got, secs(5, 10, 15)) {
-		t.Errorf("404 confirmations waited %v, want [5s 10s 15s]", got)
+	gone := got
+	if gone.Status != providers.StatusGone || !gone.NextCheck.IsZero() {
+		t.Fatalf("after the bot left: %s (next check %s), want gone", gone.Status, gone.NextCheck)
+	}
+	if got := e.sleeps.take(); len(got) != 0 {
+		t.Errorf("List slept %v", got)
 	}
 	if c := e.emu.Calls()["query"]; c != 6 { // 2 + 4
 		t.Errorf("query calls %d", c)
@@ -211,15 +228,27 @@ func TestQuery404WhileStartingIsNotGone(t *testing.T) {
 	}
 }
 
-func TestQuery5xxIsUnknownAfterTheSeedsRetries(t *testing.T) {
+func TestQuery5xxRechecksOnTheSeedsSchedule(t *testing.T) {
 	e := newEnv(t)
 	task := e.mustCreate(e.recording("dark", nil), nil)
+	e.clock.Advance(5 * time.Second)
 	e.faults.Set(1, 0, false)
-	if got := e.list(task); got.Status != providers.StatusUnknown {
-		t.Errorf("status %s, want unknown", got.Status)
+	for _, d := range secs(5, 10, 15, 30, 30) {
+		got := e.list(task)
+		if got.Status != providers.StatusUnknown {
+			t.Errorf("status %s, want unknown", got.Status)
+		}
+		if want := e.clock.Now().Add(d); !got.NextCheck.Equal(want) {
+			t.Fatalf("recheck at %s, want +%s", got.NextCheck.Sub(e.clock.Now()), d)
+		}
+		e.clock.Advance(d)
 	}
-	if got := e.sleeps.take(); !sameDurations(got, secs(5, 10, 15, 30)) {
-		t.Errorf("sleeps %v, want [5s 10s 15s 30s]", got)
+	if got := e.sleeps.take(); len(got) != 0 {
+		t.Errorf("List slept %v; rechecks are scheduled", got)
+	}
+	e.faults.Set(0, 0, false)
+	if got := e.list(task); got.Status != providers.StatusRecording {
+		t.Errorf("after the 5xx: %s, want recording", got.Status)
 	}
 }
 
@@ -228,6 +257,7 @@ func TestListAuthErrorFailsTheList(t *testing.T) {
 	task := e.mustCreate(e.recording("auth", nil), nil)
 	e.doc.Spec.Credentials["customerSecret"] = e.doc.Spec.Credentials["customerId"]
 	bad := e.newProvider(e.doc)
+	e.clock.Advance(5 * time.Second) // the first query is due 5 s after the sid
 	_, err := bad.List(context.Background(), providers.Scope{Managed: []providers.Task{task}})
 	if providers.ClassOf(err) != providers.Permanent || !strings.Contains(err.Error(), "customerSecret") {
 		t.Errorf("List with bad credentials: %v", err)

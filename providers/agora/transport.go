@@ -14,11 +14,13 @@ import (
 )
 
 // retryPolicy is how one operation retries a failed request (transport
-// error, 5xx, 429, or one of retryCodes): each domain is tried twice, in
-// endpoint order, waiting delays[i] before retry i+1 (the last repeats).
+// error, 5xx, 429, or one of retryCodes): each domain is tried perDomain
+// times (default 2), in endpoint order, waiting delays[i] before retry i+1
+// (the last repeats; none: no wait).
 type retryPolicy struct {
 	delays     []time.Duration
 	retryCodes map[int]bool
+	perDomain  int
 }
 
 var (
@@ -28,15 +30,29 @@ var (
 	// code 62/65 on start are network trouble at Agora, retried alike.
 	startPolicy = retryPolicy{delays: []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second},
 		retryCodes: map[int]bool{codeNotEnabled: true, codeJitter: true}}
-	// queryPolicy: seed 004's monitoring recipe for 5xx, 5/10/15/30 s.
-	queryPolicy = retryPolicy{delays: []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second}}
+	// queryPolicy: one try per domain, no wait; the seed's monitoring
+	// recipe for 5xx (5/10/15/30 s) is scheduled by List (recheck5xx).
+	queryPolicy = retryPolicy{perDomain: 1}
 )
 
-// attempts is the number of tries over n domains: every delay is used, and
-// every domain gets its two tries.
-func (rp retryPolicy) attempts(n int) int { return max(len(rp.delays)+1, 2*n) }
+// tries is how often each domain is tried.
+func (rp retryPolicy) tries() int {
+	if rp.perDomain > 0 {
+		return rp.perDomain
+	}
+	return 2
+}
 
-func (rp retryPolicy) delay(i int) time.Duration { return rp.delays[min(i, len(rp.delays)-1)] }
+// attempts is the number of tries over n domains: every delay is used, and
+// every domain gets its tries.
+func (rp retryPolicy) attempts(n int) int { return max(len(rp.delays)+1, rp.tries()*n) }
+
+func (rp retryPolicy) delay(i int) time.Duration {
+	if len(rp.delays) == 0 {
+		return 0
+	}
+	return rp.delays[min(i, len(rp.delays)-1)]
+}
 
 // stickyFor is how long a fallback domain that worked stays first before
 // the primary is given another chance.
@@ -91,11 +107,11 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 	untrusted := map[int]bool{} // domains whose TLS handshake failed for good
 	tries := 0
 	for k := 0; k < pol.attempts(n); k++ {
-		idx := (first + k/2) % n
+		idx := (first + k/pol.tries()) % n
 		if untrusted[idx] {
 			continue // a certificate does not get better on retry
 		}
-		if tries > 0 {
+		if tries > 0 && pol.delay(tries-1) > 0 {
 			if err := p.sleep(ctx, pol.delay(tries-1)); err != nil {
 				return nil, unknownIf(lost, ctxErr(op, err, last))
 			}
@@ -130,6 +146,7 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 			return out, nil
 		}
 		e := p.classify(op, status, out, hdr)
+		p.pacer.Note(e) // a throttle slows every request of the account
 		if status == http.StatusTooManyRequests || status >= 500 || pol.retryCodes[codeOf(e)] {
 			last = e
 			continue

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 	"github.com/recordctl/recordctl/providers/emu"
@@ -27,22 +28,9 @@ const (
 )
 
 // fakeClock is a settable clock shared by the provider and the emulator.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock struct{ *clocktest.Fake }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *fakeClock) Advance(d time.Duration) { c.Step(d) }
 
 // sleepRec records requested waits and advances the clock instead of sleeping.
 type sleepRec struct {
@@ -58,6 +46,15 @@ func (s *sleepRec) Sleep(ctx context.Context, d time.Duration) error {
 	s.clock.Advance(d)
 	return ctx.Err()
 }
+
+// sleepingClock is the provider's clock.Clock: the fake clock, whose
+// sleeps are recorded and move the clock at once.
+type sleepingClock struct {
+	*clocktest.Fake
+	rec *sleepRec
+}
+
+func (c sleepingClock) Sleep(ctx context.Context, d time.Duration) error { return c.rec.Sleep(ctx, d) }
 
 // take returns the recorded waits and forgets them.
 func (s *sleepRec) take() []time.Duration {
@@ -132,7 +129,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)}, faults: emu.NewFaults(1),
+	e := &env{t: t, clock: &fakeClock{clocktest.New(time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC))}, faults: emu.NewFaults(1),
 		dir: t.TempDir()}
 	e.sleeps = &sleepRec{clock: e.clock}
 	e.emu = agoraemu.NewEmulator(emu.Config{Now: e.clock.Now, Faults: e.faults})
@@ -168,7 +165,7 @@ func (e *env) newProvider(doc *spec.Provider) *Provider {
 	e.t.Helper()
 	p, err := New(doc, providers.Options{
 		HTTPClient: &http.Client{Transport: e.tap, Timeout: 10 * time.Second},
-		UserAgent:  "recordctl-test", Now: e.clock.Now, Sleep: e.sleeps.Sleep,
+		UserAgent:  "recordctl-test", Clock: sleepingClock{e.clock.Fake, e.sleeps},
 	})
 	if err != nil {
 		e.t.Fatal(err)

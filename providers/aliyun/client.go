@@ -48,6 +48,9 @@ type Client struct {
 	ua       string
 	now      func() time.Time
 	nonce    func() string // SignatureNonce source (tests pin it)
+	pacer    *providers.Pacer
+	// configs caches each domain's configured apps (CheckStream).
+	configs providers.Memo[string, map[string]bool]
 }
 
 // New is the registered factory; it resolves the credential references.
@@ -72,11 +75,13 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), cfg.Endpoint)
 	}
 	ua := opts.Agent()
-	return &Client{
+	c := &Client{
 		name: p.Name(), endpoint: ep, region: cfg.Region,
 		keyID: id, secret: secret,
-		http: opts.Client(), ua: ua, now: opts.Clock(), nonce: newNonce,
-	}, nil
+		http: opts.Client(), ua: ua, now: opts.Time().Now, nonce: newNonce, pacer: opts.Pacer,
+	}
+	c.configs.TTL, c.configs.Clock = ConfigTTL, opts.Time()
+	return c, nil
 }
 
 // Capabilities implements providers.Provider.
@@ -91,7 +96,8 @@ type apiError struct {
 
 // call sends one signed RPC request (POST, parameters in the query string,
 // empty form body) and decodes a successful JSON response into out.
-func (c *Client) call(ctx context.Context, op string, params map[string]string, out any) error {
+func (c *Client) call(ctx context.Context, op string, params map[string]string, out any) (err error) {
+	defer func() { c.pacer.Note(err) }() // a throttle slows every request of the account
 	p := make(map[string]string, len(params)+10)
 	for k, v := range params {
 		p[k] = v

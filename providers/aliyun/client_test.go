@@ -112,6 +112,10 @@ func TestCheckStream(t *testing.T) {
 		t.Fatalf("config on page 2 not found: %v", err)
 	}
 	f.emu.RemoveRecordConfig("push.example.com", "*")
+	if err := f.client.CheckStream(ctx, news); err != nil {
+		t.Fatalf("within ConfigTTL the configuration read is trusted: %v", err)
+	}
+	f.clk.Advance(ConfigTTL)
 	pe := perr(t, f.client.CheckStream(ctx, news), providers.Permanent)
 	if !strings.Contains(pe.Message, "OnDemand=7") {
 		t.Fatalf("message = %q", pe.Message)
@@ -374,7 +378,7 @@ func TestWireFormat(t *testing.T) {
 	t.Setenv("A_SK", aliyunemu.DemoAccessKeySecret)
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "a"}, Spec: spec.ProviderSpec{Type: "aliyun", Config: Config{Region: "cn-beijing", Endpoint: srv.URL},
 		Credentials: map[string]spec.SecretRef{"accessKeyId": {Env: "A_ID"}, "accessKeySecret": {Env: "A_SK"}}}}
-	prov, err := providers.New(p, providers.Options{Now: clk.Now, UserAgent: "recordctl/9.9"})
+	prov, err := providers.New(p, providers.Options{Clock: clk, UserAgent: "recordctl/9.9"})
 	if err != nil {
 		t.Fatal(err)
 	}

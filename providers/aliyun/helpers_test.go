@@ -3,10 +3,10 @@ package aliyun
 import (
 	"errors"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
 	"github.com/recordctl/recordctl/providers/emu"
@@ -14,24 +14,11 @@ import (
 )
 
 // clock is a manual clock shared by client and emulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock struct{ *clocktest.Fake }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)} }
+func newClock() *clock { return &clock{clocktest.New(time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC))} }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *clock) Advance(d time.Duration) { c.Step(d) }
 
 type fixture struct {
 	emu    *aliyunemu.Emulator
@@ -59,7 +46,7 @@ func newFixture(t *testing.T, secret string) *fixture {
 			"accessKeySecret": {Env: "RECORDCTL_TEST_ALIYUN_SK"},
 		},
 	}}
-	c, err := NewClient(p, providers.Options{Now: clk.Now, HTTPClient: srv.Client(), UserAgent: "recordctl-test/1"})
+	c, err := NewClient(p, providers.Options{Clock: clk, HTTPClient: srv.Client(), UserAgent: "recordctl-test/1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,6 +200,15 @@ func TestAgoraRecorderExitIsRestarted(t *testing.T) {
 	if n := len(liveAgora(emu, agoraChannel)); n != 0 {
 		t.Fatalf("the recorder did not leave: %+v", emu.Sessions())
 	}
+	// The 404 is believed once rechecks 5, 10 and 15 s apart confirm it
+	// (seed 004): scheduled by the provider, never slept inside a List.
+	for _, d := range []time.Duration{0, 5 * time.Second, 10 * time.Second} {
+		w.clk.Add(d)
+		if _, res := w.mustReconcile(); res.Created != 0 {
+			t.Fatalf("restarted before the 404 was confirmed: %s", outcomes(res))
+		}
+	}
+	w.clk.Add(15 * time.Second)
 	_, res := w.mustReconcile()
 	if res.Created != 1 {
 		t.Fatalf("after the exit: %s", outcomes(res))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
@@ -78,28 +79,23 @@ func TestMain(m *testing.M) {
 
 // clock is the one settable clock shared by the emulators, the provider
 // clients and the engine, so no test waits in real time for a window.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock struct{ *clocktest.Fake }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
+// Set moves the clock to t, which must not be in its past.
 func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
+	if t.Before(c.Now()) {
+		panic("e2e clock set backwards to " + t.String())
+	}
+	c.Fake.Set(t)
 }
 
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *clock) Add(d time.Duration) { c.Step(d) }
+
+// instant is the providers' view of the clock: their waits (backoffs
+// between retries) return at once.
+type instant struct{ *clocktest.Fake }
+
+func (instant) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 // syncBuf is a goroutine-safe log sink.
 type syncBuf struct {
@@ -148,7 +144,7 @@ func ts(s string) time.Time {
 
 func newWorld(t testing.TB, now string) *world {
 	t.Helper()
-	w := &world{t: t, clk: &clock{t: ts(now)}, faults: emu.NewFaults(1), log: &syncBuf{},
+	w := &world{t: t, clk: &clock{clocktest.New(ts(now))}, faults: emu.NewFaults(1), log: &syncBuf{},
 		dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state")}
 	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{Now: w.clk.Now, Faults: w.faults})
 	if err != nil {
@@ -282,7 +278,7 @@ func (w *world) open() {
 	w.t.Cleanup(func() { st.Close() })
 	w.eng = &reconcile.Engine{Store: st, Now: w.clk.Now,
 		Log:     slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Options: providers.Options{Now: w.clk.Now, Sleep: noSleep, UserAgent: "recordctl/e2e"},
+		Options: providers.Options{Clock: instant{w.clk.Fake}, UserAgent: "recordctl/e2e"},
 		Exec:    w.exec,
 	}
 }

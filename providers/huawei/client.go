@@ -41,9 +41,13 @@ type Client struct {
 	http      *http.Client
 	ua        string
 	now       func() time.Time
+	pacer     *providers.Pacer
 
 	mu       sync.Mutex
 	lastStop map[string]time.Time // stream -> when our last STOP returned
+
+	// rules caches each domain's COMMAND_RECORD rules (hasCommandRule).
+	rules providers.Memo[string, []RecordRule]
 }
 
 // New is the registered factory; it resolves the credential references.
@@ -74,11 +78,13 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), cfg.Endpoint)
 	}
 	ua := opts.Agent()
-	return &Client{
+	c := &Client{
 		name: p.Name(), endpoint: ep, projectID: cfg.ProjectID, ak: ak, sk: sk,
-		http: opts.Client(), ua: ua, now: opts.Clock(),
+		http: opts.Client(), ua: ua, now: opts.Time().Now, pacer: opts.Pacer,
 		lastStop: map[string]time.Time{},
-	}, nil
+	}
+	c.rules.TTL, c.rules.Clock = RulesTTL, opts.Time()
+	return c, nil
 }
 
 // Capabilities implements providers.Provider.
@@ -94,7 +100,8 @@ type apiError struct {
 
 // do sends one signed request to /v1/{project_id}{path}; body (if any) is
 // JSON-encoded with a trailing newline, as the SDK does; out receives a 2xx JSON body.
-func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body, out any) error {
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body, out any) (err error) {
+	defer func() { c.pacer.Note(err) }() // a throttle slows every request of the account
 	var payload []byte
 	if body != nil {
 		var buf bytes.Buffer

@@ -34,7 +34,7 @@ func TestCreateStartsRecordingOnTheWire(t *testing.T) {
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Config: Config{Region: "cn-north-4",
 		ProjectID: huaweiemu.DemoProjectID, Endpoint: srv.URL},
 		Credentials: map[string]spec.SecretRef{"accessKey": {Env: "H_AK"}, "secretKey": {Env: "H_SK"}}}}
-	prov, err := providers.New(p, providers.Options{Now: clk.Now, UserAgent: "recordctl/9.9"})
+	prov, err := providers.New(p, providers.Options{Clock: clk, UserAgent: "recordctl/9.9"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +120,7 @@ func TestMissingCommandRuleIsPermanentWithAdvice(t *testing.T) {
 		t.Fatal("CheckStream found a rule")
 	}
 	f.emu.AddRule("other.example.org", "live", "*", "")
+	f.clk.Advance(RulesTTL) // the domain's rules are cached for RulesTTL
 	if err := f.client.CheckStream(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,11 @@ func TestStartWithin10sOfStopIsRetryableWithoutCalling(t *testing.T) {
 	}
 	f.advance(4 * time.Second)
 	starts := f.emu.Calls("RunRecord/START")
+	before := f.clk.Now()
 	_, err = f.client.Create(ctx, createReq(news))
+	if !f.clk.Now().Equal(before) || f.clk.Waiters() != 0 {
+		t.Fatal("Create waited for the gap; it must return it (RetryAfter) for the engine to defer")
+	}
 	pe := perr(t, err, providers.Retryable)
 	if remaining := 6 * time.Second; pe.RetryAfter < remaining || pe.RetryAfter > remaining+time.Second {
 		t.Fatalf("RetryAfter = %v, want ≈ %v", pe.RetryAfter, remaining)

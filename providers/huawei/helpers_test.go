@@ -4,10 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
@@ -15,24 +15,11 @@ import (
 )
 
 // clock is a manual clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock struct{ *clocktest.Fake }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)} }
+func newClock() *clock { return &clock{clocktest.New(time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC))} }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *clock) Advance(d time.Duration) { c.Step(d) }
 
 type fixture struct {
 	emu    *huaweiemu.Emulator
@@ -84,7 +71,7 @@ func newFixture(t *testing.T, o fixtureOpt) *fixture {
 			"secretKey": {Env: "RECORDCTL_TEST_HW_SK"},
 		},
 	}}
-	c, err := NewClient(p, providers.Options{Now: f.clk.Now, HTTPClient: f.srv.Client(), UserAgent: "recordctl-test/1"})
+	c, err := NewClient(p, providers.Options{Clock: f.clk, HTTPClient: f.srv.Client(), UserAgent: "recordctl-test/1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,9 @@ func (c *Client) start(ctx context.Context, s spec.Stream, prevStop time.Time) e
 		pe.Class = providers.AlreadyExists
 		pe.Message = "the stream is already being recorded; adopting the recording"
 	case pe.Code == CodeIllegal && pe.HTTP == http.StatusNotFound:
-		found, cerr := c.hasCommandRule(ctx, s)
+		// The answer turns the refusal into a Permanent error or not: read
+		// the rules afresh (starts refused at once share one read).
+		found, cerr := c.hasCommandRule(ctx, s, 0)
 		switch {
 		case cerr != nil:
 			return cerr

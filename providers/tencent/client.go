@@ -36,6 +36,7 @@ type Client struct {
 	http     *http.Client
 	ua       string
 	now      func() time.Time
+	pacer    *providers.Pacer // throttles are reported to it
 }
 
 var _ providers.Provider = (*Client)(nil)
@@ -80,7 +81,8 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		signer:   Signer{SecretID: keys[0], SecretKey: keys[1], Service: Service},
 		http:     opts.Client(),
 		ua:       ua,
-		now:      opts.Clock(),
+		now:      opts.Time().Now,
+		pacer:    opts.Pacer,
 	}, nil
 }
 
@@ -104,7 +106,8 @@ type respError struct {
 // call signs and POSTs one action and decodes Response into out. Every
 // error is a *providers.Error: Response.Error is classified, anything
 // that is not a well-formed HTTP 200 answer is Retryable.
-func (c *Client) call(ctx context.Context, action string, in, out any) error {
+func (c *Client) call(ctx context.Context, action string, in, out any) (err error) {
+	defer func() { c.pacer.Note(err) }()
 	body, err := json.Marshal(in)
 	if err != nil {
 		return &providers.Error{Class: providers.Permanent, Provider: Type, Op: action, Message: "encoding request", Err: err}

@@ -151,13 +151,13 @@ func TestAuthFailures(t *testing.T) {
 
 	t.Setenv("TEST_TC_SECRET_ID", tencentemu.DemoSecretID)
 	for _, skew := range []time.Duration{6 * time.Minute, -6 * time.Minute} {
-		c = f.client(t, providers.Options{Now: func() time.Time { return f.clk.Now().Add(skew) }})
+		c = f.client(t, providers.Options{Clock: skewed{f.clk, skew}})
 		_, err = c.Stop(ctx, providers.Task{ID: "x"})
 		if pe := asProviderError(t, err); pe.Code != CodeSignatureExpire || pe.Class != providers.Retryable || !strings.Contains(pe.Message, "clock") {
 			t.Errorf("skew %v: %v", skew, err)
 		}
 	}
-	c = f.client(t, providers.Options{Now: func() time.Time { return f.clk.Now().Add(4 * time.Minute) }})
+	c = f.client(t, providers.Options{Clock: skewed{f.clk, 4 * time.Minute}})
 	if _, err := c.Stop(ctx, providers.Task{ID: "x"}); err != nil {
 		t.Errorf("4 minutes of skew are tolerated: %v", err)
 	}

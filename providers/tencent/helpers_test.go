@@ -10,10 +10,11 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock"
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
@@ -24,22 +25,17 @@ import (
 var t0 = time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC)
 
 // fakeClock is a settable clock shared by client and emulator.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+type fakeClock struct{ *clocktest.Fake }
+
+func (c *fakeClock) Advance(d time.Duration) { c.Step(d) }
+
+// skewed is c seen from a machine whose clock is off by d.
+type skewed struct {
+	clock.Clock
+	d time.Duration
 }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (s skewed) Now() time.Time { return s.Clock.Now().Add(s.d) }
 
 // fixture is a client talking to an emulator over loopback HTTP.
 type fixture struct {
@@ -55,7 +51,7 @@ type fixture struct {
 // credentials, read from the environment as a user would configure them.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{clk: &fakeClock{t: t0}, faults: emu.NewFaults(7)}
+	f := &fixture{clk: &fakeClock{clocktest.New(t0)}, faults: emu.NewFaults(7)}
 	f.emu = tencentemu.NewEmulator(emu.Config{Now: f.clk.Now, Faults: f.faults})
 	f.srv = httptest.NewServer(f.emu.Handlers()[0])
 	t.Cleanup(f.srv.Close)
@@ -79,8 +75,8 @@ func newFixture(t testing.TB) *fixture {
 // client builds another client for the fixture's document and clock.
 func (f *fixture) client(t testing.TB, opts providers.Options) *Client {
 	t.Helper()
-	if opts.Now == nil {
-		opts.Now = f.clk.Now
+	if opts.Clock == nil {
+		opts.Clock = f.clk
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "recordctl/test"

@@ -16,7 +16,6 @@ import (
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
-	"golang.org/x/time/rate"
 )
 
 // TestListPaging: with two tasks per page the client follows ScrollToken
@@ -249,7 +248,7 @@ func TestListManyStreams(t *testing.T) {
 	}
 
 	f.emu.SetPageSize(1) // 41 pages: more requests than the 20/s limit allows at once
-	paced := f.client(t, providers.Options{Limiter: rate.NewLimiter(RateLimit, 1)})
+	paced := f.client(t, providers.Options{Pacer: providers.NewPacer(RateLimit, nil)})
 	if got, err = paced.List(context.Background(), scope); err != nil || len(got) != 40 {
 		t.Fatalf("paced client: %d tasks, %v", len(got), err)
 	}
