@@ -100,9 +100,11 @@ func (e *Emulator) DemoFields() map[string]string {
 	return map[string]string{"region": DemoRegion, "projectId": DemoProjectID}
 }
 
-// PrepareStream adds a COMMAND_RECORD rule for the stream, without which
-// RunRecord is refused.
-func (e *Emulator) PrepareStream(s spec.Stream) { e.AddRule(s.Domain, s.App, s.Name, "COMMAND_RECORD") }
+// PrepareStream adds a COMMAND_RECORD rule for the stream's domain and
+// app (stream "*"), as a user sets one up in the console, without which
+// RunRecord is refused. One rule serves every stream of the app, so the
+// rules a plan reads grow with the apps, not the streams.
+func (e *Emulator) PrepareStream(s spec.Stream) { e.AddRule(s.Domain, s.App, "*", "COMMAND_RECORD") }
 
 // ServeHTTP routes /_emulator/ to the admin API and everything else to the Live API.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
