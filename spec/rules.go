@@ -74,8 +74,10 @@ var (
 	providerSpecKeys  = []string{"type", "region", "endpoint", "projectId", "appId", "endpoints", "credentials", "rateLimit"}
 	recordingSpecKeys = []string{"provider", "stream", "schedule", "windows", "continuous", "options"}
 	streamKeys        = []string{"domain", "app", "name", "channel"}
-	scheduleKeys      = []string{"cron", "duration", "timezone"}
-	windowKeys        = []string{"start", "end"}
+	scheduleKeys      = []string{"cron", "duration", "timezone", "padding", "exclude"}
+	windowKeys        = []string{"start", "end", "padding"}
+	windowRequired    = []string{"start", "end"}
+	paddingKeys       = []string{"before", "after"}
 	secretRefKeys     = []string{"env", "file"}
 	optionKeys        = []string{"templateId", "streamType", "extension", "finalizeImmediately",
 		"mode", "uid", "backupUid", "token", "maxIdleTime", "resourceExpiredHour", "storage"}
@@ -102,6 +104,8 @@ const (
 	resourceExpiredHourMax = 720
 	templateIDMax          = 1<<32 - 1
 	nameMaxLen             = 63
+	// maxPadding bounds schedule.padding.before and .after.
+	maxPadding = 24 * time.Hour
 	channelMaxLen          = 64
 )
 

@@ -1,0 +1,410 @@
+package spec
+
+import (
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// fireSearch bounds how far ahead nextFire looks for a schedule's next start
+// when the caller gives no closer limit (a cron such as "0 9 30 2 *" never fires).
+const fireSearch = 5 * 366 * 24 * time.Hour
+
+// expander finds a schedule's starts and follows chains of touching windows
+// day by day: a day whose starts all touch each other (every second, every
+// minute with 1 min windows, ...) is crossed in one step from its first to
+// its last start, so the cost is bounded by days and windows, not by starts.
+type expander struct {
+	spec  *cron.SpecSchedule // nil for @every
+	every time.Duration
+	loc   *time.Location
+	// w: the windows of starts x < y touch or overlap exactly when y-x <= w
+	// (duration plus padding on both sides).
+	w      time.Duration
+	ranges []Exclusion          // date exclusions
+	crons  []*cron.SpecSchedule // cron exclusions
+	// For spec schedules: the hours, minutes and seconds that fire, and for
+	// each level (0 hour, 1 minute, 2 second) the first and last offset (in
+	// seconds) of a block and whether its starts all touch.
+	lv          [3][]int64
+	first, last [3]int64
+	solid       [3]bool
+}
+
+var units = [3]int64{3600, 60, 1}
+
+// expander returns the schedule's expander, nil when it cannot yield windows.
+func (sc *Schedule) expander() *expander {
+	if sc.Duration <= 0 {
+		return nil
+	}
+	sched, err := cachedCron(sc.Cron)
+	if err != nil {
+		return nil
+	}
+	x := &expander{loc: sc.Location, w: sc.Duration + sc.Padding.Before + sc.Padding.After}
+	if x.loc == nil {
+		x.loc = time.UTC
+	}
+	for _, e := range sc.Exclude {
+		if e.Cron != "" {
+			if s, ok := mustCron(e.Cron).(*cron.SpecSchedule); ok {
+				x.crons = append(x.crons, s)
+			}
+		} else if !e.From.IsZero() {
+			x.ranges = append(x.ranges, e)
+		}
+	}
+	switch s := sched.(type) {
+	case cron.ConstantDelaySchedule:
+		x.every = everyDelay(s)
+	case *cron.SpecSchedule:
+		if s.Location != nil && s.Location != time.Local {
+			x.loc = s.Location
+		}
+		x.spec = s
+		x.lv[0], x.lv[1], x.lv[2] = bitList(s.Hour, 24), bitList(s.Minute, 60), bitList(s.Second, 60)
+		if len(x.lv[0]) == 0 || len(x.lv[1]) == 0 || len(x.lv[2]) == 0 {
+			return nil
+		}
+		for l := 2; l >= 0; l-- {
+			vs := x.lv[l]
+			inF, inL, inSolid := int64(0), int64(0), true
+			if l < 2 {
+				inF, inL, inSolid = x.first[l+1], x.last[l+1], x.solid[l+1]
+			}
+			x.first[l] = vs[0]*units[l] + inF
+			x.last[l] = vs[len(vs)-1]*units[l] + inL
+			x.solid[l] = inSolid
+			for i := 1; i < len(vs); i++ {
+				if gap := (vs[i]-vs[i-1])*units[l] + inF - inL; time.Duration(gap)*time.Second > x.w {
+					x.solid[l] = false
+				}
+			}
+		}
+	default:
+		return nil
+	}
+	return x
+}
+
+func bitList(mask uint64, n int) []int64 {
+	var out []int64
+	for i := range setBits(mask, n) {
+		out = append(out, int64(i))
+	}
+	return out
+}
+
+// day is what the expander knows of one local date.
+type day struct {
+	date       time.Time // the local date, as midnight UTC
+	start, end time.Time // its first instant and the next date's
+	kind       int
+	fires      []time.Time // dayList: the starts, sorted
+}
+
+const (
+	dayNone    = iota // no start
+	dayRegular        // spec: starts are start + the product of hours, minutes, seconds; every: multiples of the delay
+	dayList           // starts listed (DST change, or a cron exclusion removes some)
+)
+
+func (x *expander) dateOf(t time.Time) time.Time {
+	l := t.In(x.loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// bounds returns the first instant of a local date and of the next one.
+func (x *expander) bounds(date time.Time) (time.Time, time.Time) {
+	n := date.AddDate(0, 0, 1)
+	return resolveWall(date.Year(), date.Month(), date.Day(), 0, 0, 0, x.loc),
+		resolveWall(n.Year(), n.Month(), n.Day(), 0, 0, 0, x.loc)
+}
+
+func (x *expander) day(date time.Time) day {
+	dy := day{date: date}
+	dy.start, dy.end = x.bounds(date)
+	if x.spec != nil && (x.spec.Month&(1<<uint(date.Month())) == 0 || !dayMatches(x.spec, date)) {
+		return dy
+	}
+	for _, r := range x.ranges {
+		if !date.Before(r.From) && !date.After(r.To) {
+			return dy
+		}
+	}
+	partial := false
+	for _, c := range x.crons {
+		if c.Month&(1<<uint(date.Month())) == 0 || !dayMatches(c, date) {
+			continue
+		}
+		if x.covers(c) {
+			return dy
+		}
+		partial = true
+	}
+	_, zEnd := dy.start.ZoneBounds()
+	regular := dy.end.Sub(dy.start) == 24*time.Hour && (zEnd.IsZero() || !zEnd.Before(dy.end))
+	if regular && !partial {
+		dy.kind = dayRegular
+		return dy
+	}
+	dy.kind = dayList
+	var all []time.Time
+	if x.spec != nil {
+		all = specFires(x.spec, x.loc, dy.start, dy.end)
+	} else {
+		all = Fires(cron.ConstantDelaySchedule{Delay: x.every}, x.loc, dy.start, dy.end)
+	}
+	for _, t := range all {
+		if !x.excludedByCron(t) {
+			dy.fires = append(dy.fires, t)
+		}
+	}
+	return dy
+}
+
+// covers reports whether the cron exclusion c removes every start of a day it matches.
+func (x *expander) covers(c *cron.SpecSchedule) bool {
+	full := func(m uint64, n int) bool { return m&(1<<uint(n)-1) == 1<<uint(n)-1 }
+	if x.spec == nil {
+		return full(c.Hour, 24) && full(c.Minute, 60) && full(c.Second, 60)
+	}
+	return x.spec.Hour&^c.Hour&(1<<24-1) == 0 && x.spec.Minute&^c.Minute&(1<<60-1) == 0 && x.spec.Second&^c.Second&(1<<60-1) == 0
+}
+
+func (x *expander) excludedByCron(t time.Time) bool {
+	if len(x.crons) == 0 {
+		return false
+	}
+	l := t.In(x.loc)
+	date := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+	for _, c := range x.crons {
+		if c.Second&(1<<uint(l.Second())) != 0 && c.Minute&(1<<uint(l.Minute())) != 0 && c.Hour&(1<<uint(l.Hour())) != 0 &&
+			c.Month&(1<<uint(l.Month())) != 0 && dayMatches(c, date) {
+			return true
+		}
+	}
+	return false
+}
+
+func sec(t time.Time, s int64) time.Time { return t.Add(time.Duration(s) * time.Second) }
+
+// nextFire returns the first start at or after t and before limit.
+func (x *expander) nextFire(t, limit time.Time) (time.Time, bool) {
+	for date := x.dateOf(t); ; date = date.AddDate(0, 0, 1) {
+		dy := x.day(date)
+		if !dy.start.Before(limit) {
+			return time.Time{}, false
+		}
+		f, ok := x.firstIn(dy, t)
+		if ok {
+			return f, f.Before(limit)
+		}
+	}
+}
+
+// firstIn returns the first start of dy at or after p.
+func (x *expander) firstIn(dy day, p time.Time) (time.Time, bool) {
+	switch dy.kind {
+	case dayList:
+		for _, f := range dy.fires {
+			if !f.Before(p) {
+				return f, true
+			}
+		}
+	case dayRegular:
+		if p.Before(dy.start) {
+			p = dy.start
+		}
+		if x.spec == nil {
+			q := p.Truncate(x.every)
+			if q.Before(p) {
+				q = q.Add(x.every)
+			}
+			return q, q.Before(dy.end)
+		}
+		return x.firstAtOrAfter(dy.start, 0, 0, p)
+	}
+	return time.Time{}, false
+}
+
+func (x *expander) firstAtOrAfter(base time.Time, l int, off int64, p time.Time) (time.Time, bool) {
+	for _, v := range x.lv[l] {
+		o := off + v*units[l]
+		if l == 2 {
+			if t := sec(base, o); !t.Before(p) {
+				return t, true
+			}
+			continue
+		}
+		if sec(base, o+x.last[l+1]).Before(p) {
+			continue
+		}
+		return x.firstAtOrAfter(base, l+1, o, p)
+	}
+	return time.Time{}, false
+}
+
+// chainEnd follows the windows that touch or overlap the one starting at f
+// forward and returns the last start of the chain; true when the chain goes
+// on past maxChain.
+func (x *expander) chainEnd(f time.Time) (time.Time, bool) {
+	prev, limit := f, f.Add(maxChain)
+	for date := x.dateOf(f); ; date = date.AddDate(0, 0, 1) {
+		dy := x.day(date)
+		if dy.start.Sub(prev) > x.w {
+			return prev, false // nothing in this day or later can touch prev
+		}
+		if dy.start.After(limit) {
+			return prev, true
+		}
+		switch dy.kind {
+		case dayList:
+			for _, t := range dy.fires {
+				if !t.After(prev) {
+					continue
+				}
+				if t.Sub(prev) > x.w {
+					return prev, false
+				}
+				prev = t
+			}
+		case dayRegular:
+			if x.spec == nil {
+				y, ok := x.firstIn(dy, prev.Add(time.Nanosecond))
+				if !ok {
+					continue
+				}
+				if y.Sub(prev) > x.w {
+					return prev, false
+				}
+				if x.every > x.w {
+					return y, false
+				}
+				prev = dy.end.Add(-time.Nanosecond).Truncate(x.every)
+				continue
+			}
+			if t, ok := x.fwd(dy.start, 0, 0, prev.Add(time.Nanosecond), &prev); ok {
+				return t, false
+			}
+		}
+	}
+}
+
+// fwd scans the starts of a regular day at or after p, continuing a chain
+// whose last start is *prev; it returns the start after which the chain breaks.
+func (x *expander) fwd(base time.Time, l int, off int64, p time.Time, prev *time.Time) (time.Time, bool) {
+	for _, v := range x.lv[l] {
+		o := off + v*units[l]
+		if l == 2 {
+			t := sec(base, o)
+			if t.Before(p) {
+				continue
+			}
+			if t.Sub(*prev) > x.w {
+				return *prev, true
+			}
+			*prev = t
+			continue
+		}
+		first, last := sec(base, o+x.first[l+1]), sec(base, o+x.last[l+1])
+		if last.Before(p) {
+			continue
+		}
+		if x.solid[l+1] && !first.Before(p) {
+			if first.Sub(*prev) > x.w {
+				return *prev, true
+			}
+			*prev = last
+			continue
+		}
+		if t, ok := x.fwd(base, l+1, o, p, prev); ok {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// chainStart follows the windows that touch or overlap the one starting at
+// f backwards and returns the first start of the chain; true when the chain
+// goes on past maxChain.
+func (x *expander) chainStart(f time.Time) (time.Time, bool) {
+	next, limit := f, f.Add(-maxChain)
+	for date := x.dateOf(f); ; date = date.AddDate(0, 0, -1) {
+		dy := x.day(date)
+		if next.Sub(dy.end) >= x.w {
+			return next, false // every start of this day or earlier is too far before next
+		}
+		if dy.end.Before(limit) {
+			return next, true
+		}
+		switch dy.kind {
+		case dayList:
+			for i := len(dy.fires) - 1; i >= 0; i-- {
+				t := dy.fires[i]
+				if !t.Before(next) {
+					continue
+				}
+				if next.Sub(t) > x.w {
+					return next, false
+				}
+				next = t
+			}
+		case dayRegular:
+			if x.spec == nil {
+				y := next.Add(-time.Nanosecond).Truncate(x.every)
+				if y.Before(dy.start) {
+					continue
+				}
+				if next.Sub(y) > x.w {
+					return next, false
+				}
+				if x.every > x.w {
+					return y, false
+				}
+				first, _ := x.firstIn(dy, dy.start)
+				next = first
+				continue
+			}
+			if t, ok := x.bwd(dy.start, 0, 0, next.Add(-time.Nanosecond), &next); ok {
+				return t, false
+			}
+		}
+	}
+}
+
+// bwd mirrors fwd: it scans the starts of a regular day at or before p,
+// latest first, continuing a chain whose first start is *next.
+func (x *expander) bwd(base time.Time, l int, off int64, p time.Time, next *time.Time) (time.Time, bool) {
+	vs := x.lv[l]
+	for i := len(vs) - 1; i >= 0; i-- {
+		o := off + vs[i]*units[l]
+		if l == 2 {
+			t := sec(base, o)
+			if t.After(p) {
+				continue
+			}
+			if next.Sub(t) > x.w {
+				return *next, true
+			}
+			*next = t
+			continue
+		}
+		first, last := sec(base, o+x.first[l+1]), sec(base, o+x.last[l+1])
+		if first.After(p) {
+			continue
+		}
+		if x.solid[l+1] && !last.After(p) {
+			if next.Sub(last) > x.w {
+				return *next, true
+			}
+			*next = first
+			continue
+		}
+		if t, ok := x.bwd(base, l+1, o, p, next); ok {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
