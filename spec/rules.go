@@ -105,8 +105,8 @@ const (
 	templateIDMax          = 1<<32 - 1
 	nameMaxLen             = 63
 	// maxPadding bounds schedule.padding.before and .after.
-	maxPadding = 24 * time.Hour
-	channelMaxLen          = 64
+	maxPadding    = 24 * time.Hour
+	channelMaxLen = 64
 )
 
 var (
