@@ -169,7 +169,7 @@ func localRange(s Span, zone string, at time.Time) string {
 	case s.Start.Equal(spec.ContinuousStart) && s.End.Equal(spec.ContinuousEnd):
 		return "continuous"
 	case e.Year() > 2900:
-		return a.Format("2006-01-02 " + clock) + "-(open-ended)"
+		return a.Format("2006-01-02 "+clock) + "-(open-ended)"
 	case sameDay(a, e) && sameDay(a, n):
 		return a.Format(clock) + "-" + e.Format(clock)
 	case sameDay(a, e):
