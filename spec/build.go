@@ -71,7 +71,11 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 		if !defined {
 			d.errs = append(d.errs, errAt(r.providerPos, fmt.Sprintf("spec.provider: there is no Provider named %q; defined Providers: %s",
 				name, providerNames(decoded))))
+			unknownOptions(d, r)
 			continue
+		}
+		if p == nil {
+			unknownOptions(d, r)
 		}
 		if p == nil || !checkAgainstProvider(d, r, p) || !r.valid || dups[r] || providers[name] == nil {
 			continue
@@ -84,6 +88,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 
 	sort.Slice(set.Providers, func(i, j int) bool { return set.Providers[i].Metadata.Name < set.Providers[j].Metadata.Name })
 	sort.Slice(set.Recordings, func(i, j int) bool { return set.Recordings[i].Metadata.Name < set.Recordings[j].Metadata.Name })
+	set.Warnings = findWarnings(set, now)
 	return set, d.result()
 }
 
@@ -168,7 +173,7 @@ func checkAgainstProvider(d *decoder, r *docRef, p *Provider) bool {
 	if rule == nil {
 		return false
 	}
-	n := len(d.errs)
+	n := d.count()
 	s := r.rec.Spec.Stream
 	if !r.streamOK {
 		// its own error is reported already
@@ -195,7 +200,17 @@ func checkAgainstProvider(d *decoder, r *docRef, p *Provider) bool {
 		}
 		d.errs = append(d.errs, errAt(at, "spec.options.storage is required for agora recordings: Agora's cloud recording needs {vendor, region, bucket, accessKey, secretKey}"))
 	}
-	return len(d.errs) == n
+	return d.count() == n
+}
+
+// unknownOptions reports options no provider type knows, for a Recording
+// whose Provider's type is unknown (checkAgainstProvider reports the rest).
+func unknownOptions(d *decoder, r *docRef) {
+	for _, o := range r.options {
+		if !contains(optionKeys, o.name) {
+			d.errs = append(d.errs, errAt(o.pos, fmt.Sprintf("spec.options.%s is not an option of any provider type; allowed: %s", o.name, quoteList(optionKeys))))
+		}
+	}
 }
 
 // defaultProvider returns a copy of p with the type's defaults filled in.

@@ -32,9 +32,9 @@ func (d *decoder) recordingSpec(sp *pair, r *Recording, ref *docRef) {
 			}
 		case "stream":
 			ref.streamPos = d.pos(kv.key)
-			n := len(d.errs)
+			n := d.count()
 			r.Spec.Stream = d.stream(kv.val)
-			ref.streamOK = len(d.errs) == n
+			ref.streamOK = d.count() == n
 		case "schedule":
 			when = append(when, kv.key)
 			r.Spec.Schedule = d.schedule(kv)
@@ -366,8 +366,22 @@ func (d *decoder) windows(n *yaml.Node) []Window {
 
 // options decodes every option with its type and range; which options a
 // provider type accepts is checked by Build.
+//
+// An option no provider type knows is not reported here but by Build, in
+// one error that lists the options of the Recording's provider type only.
 func (d *decoder) options(n *yaml.Node, o *Options, ref *docRef) {
-	pairs, ok := d.mapping(n, "spec.options", optionKeys)
+	allowed := optionKeys
+	if rn := resolve(n); rn != nil && rn.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(rn.Content); i += 2 {
+			if k := resolve(rn.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() != "!!merge" && !contains(allowed, k.Value) {
+				if len(allowed) == len(optionKeys) {
+					allowed = append([]string(nil), optionKeys...)
+				}
+				allowed = append(allowed, k.Value)
+			}
+		}
+	}
+	pairs, ok := d.mapping(n, "spec.options", allowed)
 	if !ok {
 		return
 	}

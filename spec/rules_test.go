@@ -195,7 +195,7 @@ var ruleCases = []ruleCase{
 	{"agora option on tencent", rec1("  provider: tx\n" + okStream + okSched + "  options: {templateId: 7, mode: mix}\n"),
 		[]string{`r.yaml:8:28: spec.options.mode is not an option for tencent providers (provider "tx"); allowed: templateId, streamType, extension`}},
 	{"unknown option", rec1("  provider: tx\n" + okStream + okSched + "  options: {template: 7}\n"),
-		[]string{`r.yaml:8:13: spec.options: unknown field "template"; allowed: templateId`}},
+		[]string{`r.yaml:8:13: spec.options.template is not an option for tencent providers (provider "tx"); allowed: templateId, streamType, extension`}},
 	{"streamType 0 or 1", rec1("  provider: tx\n" + okStream + okSched + "  options: {streamType: 2}\n"),
 		[]string{"r.yaml:8:25: spec.options.streamType must be 0 (normal push) or 1 (mixed stream), got 2"}},
 	{"templateId integer", rec1("  provider: tx\n" + okStream + okSched + "  options: {templateId: abc}\n"),

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
@@ -208,7 +209,13 @@ func TestSchemaRejectsWhatSpecRejects(t *testing.T) {
 		}
 	}
 	for name, doc := range bad {
-		if _, err := spec.ParseFile("x.yaml", []byte(doc)); err == nil {
+		// Options are checked against the Provider's type, by Build.
+		f, err := spec.ParseFile("x.yaml", []byte(doc))
+		if err == nil {
+			provs, _ := spec.ParseFile("p.yaml", []byte(tx+"---\n"+ag))
+			_, err = spec.BuildAt(".", []*spec.File{provs, f}, time.Now())
+		}
+		if err == nil {
 			t.Errorf("%s: spec accepts it", name)
 		}
 		if err := all.Validate(yamlDocs(t, []byte(doc))[0]); err == nil {

@@ -40,6 +40,9 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, w := range set.Warnings {
+				fmt.Fprintf(g.stderr, "Warning: %s\n", w)
+			}
 			digest := reconcile.Digest(set) // of the user's documents, before --emulate rewrites them
 			e, err := g.setup(set, false, lookahead)
 			if err != nil {
