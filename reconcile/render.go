@@ -160,9 +160,13 @@ func localRange(s Span, zone string, at time.Time) string {
 	_, offA := a.Zone()
 	_, offE := e.Zone()
 	if offA != offE || ambiguous(a) || ambiguous(e) {
-		clock += " MST"
-		if a.Format("MST") == e.Format("MST") && offA != offE {
-			clock = strings.TrimSuffix(clock, " MST") + " -07:00"
+		// Abbreviations where the zone has telling ones (EDT, EST), else
+		// numeric offsets (Lord Howe's +11 and +1030 read better as +11:00, +10:30).
+		za, ze := a.Format("MST"), e.Format("MST")
+		if za == ze && offA != offE || strings.ContainsAny(za[:1]+ze[:1], "+-") {
+			clock += " -07:00"
+		} else {
+			clock += " MST"
 		}
 	}
 	switch {

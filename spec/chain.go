@@ -29,6 +29,8 @@ type expander struct {
 	lv          [3][]int64
 	first, last [3]int64
 	solid       [3]bool
+	// memo remembers the chains found for this schedule across calls.
+	memo *chainMemo
 }
 
 var units = [3]int64{3600, 60, 1}
@@ -85,6 +87,7 @@ func (sc *Schedule) expander() *expander {
 	default:
 		return nil
 	}
+	x.memo = memoFor(sc)
 	return x
 }
 
@@ -250,7 +253,16 @@ func (x *expander) firstAtOrAfter(base time.Time, l int, off int64, p time.Time)
 // forward and returns the last start of the chain; true when the chain goes
 // on past maxChain.
 func (x *expander) chainEnd(f time.Time) (time.Time, bool) {
-	prev, limit := f, f.Add(maxChain)
+	if x.memo == nil {
+		return x.walkEnd(f, f.Add(maxChain))
+	}
+	return x.memo.end(x, f)
+}
+
+// walkEnd walks a chain forward from its start prev until it breaks or
+// passes limit.
+func (x *expander) walkEnd(prev, limit time.Time) (time.Time, bool) {
+	f := prev
 	for date := x.dateOf(f); ; date = date.AddDate(0, 0, 1) {
 		dy := x.day(date)
 		if dy.start.Sub(prev) > x.w {
@@ -330,7 +342,16 @@ func (x *expander) fwd(base time.Time, l int, off int64, p time.Time, prev *time
 // f backwards and returns the first start of the chain; true when the chain
 // goes on past maxChain.
 func (x *expander) chainStart(f time.Time) (time.Time, bool) {
-	next, limit := f, f.Add(-maxChain)
+	if x.memo == nil {
+		return x.walkStart(f, f.Add(-maxChain))
+	}
+	return x.memo.start(x, f)
+}
+
+// walkStart walks a chain backwards from its start next until it breaks or
+// passes limit.
+func (x *expander) walkStart(next, limit time.Time) (time.Time, bool) {
+	f := next
 	for date := x.dateOf(f); ; date = date.AddDate(0, 0, -1) {
 		dy := x.day(date)
 		if next.Sub(dy.end) >= x.w {
