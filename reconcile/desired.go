@@ -101,9 +101,6 @@ func desiredFor(out, pending []Piece, rec *spec.Recording, prov *spec.Provider, 
 			}
 			if !p.CreateFrom.IsZero() {
 				pending = append(pending, p)
-				if w.End.Equal(spec.ContinuousEnd) {
-					break // an open-ended window: only its next piece is listed
-				}
 				continue
 			}
 			out = append(out, p)
@@ -112,11 +109,15 @@ func desiredFor(out, pending []Piece, rec *spec.Recording, prov *spec.Provider, 
 	return out, pending
 }
 
+// maxPending bounds the pending pieces listed per window: a week of them
+// (an open-ended window lists only its next one).
+const maxPending = 7
+
 // windowPieces splits a window into the provider's pieces that have not
 // ended at now: consecutive tasks of at most MaxTaskDuration from the
 // window's (padded) start. A piece the provider would not accept at now
-// (StartTime beyond MaxLookahead) has CreateFrom set. An open-ended window
-// yields pieces until the first one out of reach.
+// (StartTime beyond MaxLookahead) has CreateFrom set; at most maxPending of
+// those are returned.
 func windowPieces(rec *spec.Recording, prov *spec.Provider, c providers.Capabilities, w spec.Interval, now time.Time) []Piece {
 	id := w.ID(rec.Metadata.Name)
 	base := Piece{Window: id, Recording: rec, Provider: prov, Stream: rec.Spec.Stream, WStart: w.NomStart, WEnd: w.NomEnd}
@@ -127,6 +128,7 @@ func windowPieces(rec *spec.Recording, prov *spec.Provider, c providers.Capabili
 		return []Piece{p}
 	}
 	var out []Piece
+	pending := 0
 	k := int64(0)
 	if now.After(w.Start) {
 		k = int64(now.Sub(w.Start) / step)
@@ -145,7 +147,7 @@ func windowPieces(rec *spec.Recording, prov *spec.Provider, c providers.Capabili
 		if reach := reachOf(c); !ps.Before(now.Add(reach)) {
 			p.CreateFrom = ps.Add(-reach).Add(time.Second).Truncate(time.Second)
 			out = append(out, p)
-			if w.End.Equal(spec.ContinuousEnd) {
+			if pending++; pending >= maxPending || w.End.Equal(spec.ContinuousEnd) {
 				break
 			}
 			continue

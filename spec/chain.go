@@ -105,7 +105,30 @@ type day struct {
 	start, end time.Time // its first instant and the next date's
 	kind       int
 	fires      []time.Time // dayList: the starts, sorted
+	// A regular day of a spec schedule may hold one change of UTC offset:
+	// wall-clock second w of the day is the instant start+w before wall
+	// second a; at a the clocks jump by shift seconds (> 0 forward: wall
+	// times in [a, a+shift) do not exist and start at the first instant
+	// after the gap; < 0 back: the repeated times start once, before).
+	a, shift int64
 }
+
+// at is the instant of wall-clock second w of a regular day.
+func (dy *day) at(w int64) time.Time {
+	switch {
+	case dy.shift == 0 || w < dy.a:
+		return sec(dy.start, w)
+	case dy.shift > 0 && w < dy.a+dy.shift:
+		return sec(dy.start, dy.a)
+	case dy.shift > 0:
+		return sec(dy.start, w-dy.shift)
+	}
+	return sec(dy.start, w-dy.shift)
+}
+
+// straddles reports whether wall seconds [w0, w1] hold the clocks going back,
+// where starts that touch in wall time are an hour (or so) apart in time.
+func (dy *day) straddles(w0, w1 int64) bool { return dy.shift < 0 && w0 < dy.a && dy.a <= w1 }
 
 const (
 	dayNone    = iota // no start
@@ -146,25 +169,73 @@ func (x *expander) day(date time.Time) day {
 		}
 		partial = true
 	}
-	_, zEnd := dy.start.ZoneBounds()
-	regular := dy.end.Sub(dy.start) == 24*time.Hour && (zEnd.IsZero() || !zEnd.Before(dy.end))
-	if regular && !partial {
-		dy.kind = dayRegular
+	if !partial && (x.spec == nil || x.offsetChange(&dy)) {
+		dy.kind = dayRegular // @every starts are instants: a change of offset does not matter
 		return dy
 	}
 	dy.kind = dayList
-	var all []time.Time
-	if x.spec != nil {
-		all = specFires(x.spec, x.loc, dy.start, dy.end)
-	} else {
-		all = Fires(cron.ConstantDelaySchedule{Delay: x.every}, x.loc, dy.start, dy.end)
+	if x.spec == nil {
+		for _, t := range Fires(cron.ConstantDelaySchedule{Delay: x.every}, x.loc, dy.start, dy.end) {
+			if l := t.In(x.loc); !x.excludedAt(date, l.Hour(), l.Minute(), l.Second()) {
+				dy.fires = append(dy.fires, t)
+			}
+		}
+		return dy
 	}
-	for _, t := range all {
-		if !x.excludedByCron(t) {
-			dy.fires = append(dy.fires, t)
+	dy.fires = x.listDay(date, dy.start, dy.end)
+	return dy
+}
+
+// listDay lists the starts of a spec schedule on date, one by one: a cron
+// exclusion matches the scheduled local time (a start moved out of a
+// spring-forward gap is excluded by the time it was scheduled at).
+func (x *expander) listDay(date, start, end time.Time) []time.Time {
+	var out []time.Time
+	for _, h := range x.lv[0] {
+		for _, m := range x.lv[1] {
+			for _, sc := range x.lv[2] {
+				if x.excludedAt(date, int(h), int(m), int(sc)) {
+					continue
+				}
+				t := resolveWall(date.Year(), date.Month(), date.Day(), int(h), int(m), int(sc), x.loc)
+				if t.Before(start) || !t.Before(end) {
+					continue
+				}
+				if n := len(out); n > 0 && !out[n-1].Before(t) {
+					continue // several gap times start at the same instant
+				}
+				out = append(out, t)
+			}
 		}
 	}
-	return dy
+	return out
+}
+
+// offsetChange finds the day's change of UTC offset, if any, and reports
+// whether the day is regular (at most one change).
+func (x *expander) offsetChange(dy *day) bool {
+	l := dy.start.In(x.loc)
+	if wall := int64(l.Hour()*3600 + l.Minute()*60 + l.Second()); wall != 0 {
+		dy.a, dy.shift = 0, wall // midnight is in a gap (Santiago): the day starts after it
+	} else if _, zEnd := dy.start.ZoneBounds(); !zEnd.IsZero() && zEnd.Before(dy.end) {
+		_, o1 := dy.start.Zone()
+		_, o2 := zEnd.Zone()
+		dy.a, dy.shift = int64(zEnd.Sub(dy.start)/time.Second), int64(o2-o1)
+	}
+	want := 24*time.Hour - time.Duration(dy.shift)*time.Second
+	if dy.a == 0 && dy.shift > 0 {
+		want = 24*time.Hour - time.Duration(dy.shift)*time.Second
+	}
+	if dy.end.Sub(dy.start) != want {
+		return false // two changes in one day: list the starts
+	}
+	if dy.shift != 0 {
+		mid := dy.at(dy.a + max(dy.shift, 0))
+		if _, z := mid.ZoneBounds(); !z.IsZero() && z.Before(dy.end) {
+			return false
+		}
+	}
+	return true
 }
 
 // covers reports whether the cron exclusion c removes every start of a day it matches.
@@ -176,30 +247,38 @@ func (x *expander) covers(c *cron.SpecSchedule) bool {
 	return x.spec.Hour&^c.Hour&(1<<24-1) == 0 && x.spec.Minute&^c.Minute&(1<<60-1) == 0 && x.spec.Second&^c.Second&(1<<60-1) == 0
 }
 
-func (x *expander) excludedByCron(t time.Time) bool {
-	if len(x.crons) == 0 {
-		return false
-	}
-	l := t.In(x.loc)
-	date := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+// excludedAt reports whether a cron exclusion matches local date and time.
+func (x *expander) excludedAt(date time.Time, h, m, sec int) bool {
 	for _, c := range x.crons {
-		if c.Second&(1<<uint(l.Second())) != 0 && c.Minute&(1<<uint(l.Minute())) != 0 && c.Hour&(1<<uint(l.Hour())) != 0 &&
-			c.Month&(1<<uint(l.Month())) != 0 && dayMatches(c, date) {
+		if c.Second&(1<<uint(sec)) != 0 && c.Minute&(1<<uint(m)) != 0 && c.Hour&(1<<uint(h)) != 0 &&
+			c.Month&(1<<uint(date.Month())) != 0 && dayMatches(c, date) {
 			return true
 		}
 	}
 	return false
 }
 
+// excludedByCron reports whether a cron exclusion matches the local time of t.
+func (x *expander) excludedByCron(t time.Time) bool {
+	if len(x.crons) == 0 {
+		return false
+	}
+	l := t.In(x.loc)
+	return x.excludedAt(time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC), l.Hour(), l.Minute(), l.Second())
+}
+
 func sec(t time.Time, s int64) time.Time { return t.Add(time.Duration(s) * time.Second) }
 
 // nextFire returns the first start at or after t and before limit.
 func (x *expander) nextFire(t, limit time.Time) (time.Time, bool) {
+	if !t.Before(limit) {
+		return time.Time{}, false
+	}
 	for date := x.dateOf(t); ; date = date.AddDate(0, 0, 1) {
-		dy := x.day(date)
-		if !dy.start.Before(limit) {
-			return time.Time{}, false
+		if start, _ := x.bounds(date); !start.Before(limit) {
+			return time.Time{}, false // before listing a day's starts, which may be many
 		}
+		dy := x.day(date)
 		f, ok := x.firstIn(dy, t)
 		if ok {
 			return f, f.Before(limit)
@@ -227,24 +306,24 @@ func (x *expander) firstIn(dy day, p time.Time) (time.Time, bool) {
 			}
 			return q, q.Before(dy.end)
 		}
-		return x.firstAtOrAfter(dy.start, 0, 0, p)
+		return x.firstAtOrAfter(&dy, 0, 0, p)
 	}
 	return time.Time{}, false
 }
 
-func (x *expander) firstAtOrAfter(base time.Time, l int, off int64, p time.Time) (time.Time, bool) {
+func (x *expander) firstAtOrAfter(dy *day, l int, off int64, p time.Time) (time.Time, bool) {
 	for _, v := range x.lv[l] {
 		o := off + v*units[l]
 		if l == 2 {
-			if t := sec(base, o); !t.Before(p) {
+			if t := dy.at(o); !t.Before(p) {
 				return t, true
 			}
 			continue
 		}
-		if sec(base, o+x.last[l+1]).Before(p) {
+		if dy.at(o + x.last[l+1]).Before(p) {
 			continue
 		}
-		return x.firstAtOrAfter(base, l+1, o, p)
+		return x.firstAtOrAfter(dy, l+1, o, p)
 	}
 	return time.Time{}, false
 }
@@ -264,13 +343,12 @@ func (x *expander) chainEnd(f time.Time) (time.Time, bool) {
 func (x *expander) walkEnd(prev, limit time.Time) (time.Time, bool) {
 	f := prev
 	for date := x.dateOf(f); ; date = date.AddDate(0, 0, 1) {
-		dy := x.day(date)
-		if dy.start.Sub(prev) > x.w {
+		if start, _ := x.bounds(date); start.Sub(prev) > x.w {
 			return prev, false // nothing in this day or later can touch prev
-		}
-		if dy.start.After(limit) {
+		} else if start.After(limit) {
 			return prev, true
 		}
+		dy := x.day(date)
 		switch dy.kind {
 		case dayList:
 			for _, t := range dy.fires {
@@ -297,7 +375,7 @@ func (x *expander) walkEnd(prev, limit time.Time) (time.Time, bool) {
 				prev = dy.end.Add(-time.Nanosecond).Truncate(x.every)
 				continue
 			}
-			if t, ok := x.fwd(dy.start, 0, 0, prev.Add(time.Nanosecond), &prev); ok {
+			if t, ok := x.fwd(&dy, 0, 0, prev.Add(time.Nanosecond), &prev); ok {
 				return t, false
 			}
 		}
@@ -306,11 +384,11 @@ func (x *expander) walkEnd(prev, limit time.Time) (time.Time, bool) {
 
 // fwd scans the starts of a regular day at or after p, continuing a chain
 // whose last start is *prev; it returns the start after which the chain breaks.
-func (x *expander) fwd(base time.Time, l int, off int64, p time.Time, prev *time.Time) (time.Time, bool) {
+func (x *expander) fwd(dy *day, l int, off int64, p time.Time, prev *time.Time) (time.Time, bool) {
 	for _, v := range x.lv[l] {
 		o := off + v*units[l]
 		if l == 2 {
-			t := sec(base, o)
+			t := dy.at(o)
 			if t.Before(p) {
 				continue
 			}
@@ -320,18 +398,18 @@ func (x *expander) fwd(base time.Time, l int, off int64, p time.Time, prev *time
 			*prev = t
 			continue
 		}
-		first, last := sec(base, o+x.first[l+1]), sec(base, o+x.last[l+1])
+		first, last := dy.at(o+x.first[l+1]), dy.at(o+x.last[l+1])
 		if last.Before(p) {
 			continue
 		}
-		if x.solid[l+1] && !first.Before(p) {
+		if x.solid[l+1] && !first.Before(p) && !dy.straddles(o+x.first[l+1], o+x.last[l+1]) {
 			if first.Sub(*prev) > x.w {
 				return *prev, true
 			}
 			*prev = last
 			continue
 		}
-		if t, ok := x.fwd(base, l+1, o, p, prev); ok {
+		if t, ok := x.fwd(dy, l+1, o, p, prev); ok {
 			return t, true
 		}
 	}
@@ -353,13 +431,12 @@ func (x *expander) chainStart(f time.Time) (time.Time, bool) {
 func (x *expander) walkStart(next, limit time.Time) (time.Time, bool) {
 	f := next
 	for date := x.dateOf(f); ; date = date.AddDate(0, 0, -1) {
-		dy := x.day(date)
-		if next.Sub(dy.end) >= x.w {
+		if _, end := x.bounds(date); next.Sub(end) >= x.w {
 			return next, false // every start of this day or earlier is too far before next
-		}
-		if dy.end.Before(limit) {
+		} else if end.Before(limit) {
 			return next, true
 		}
+		dy := x.day(date)
 		switch dy.kind {
 		case dayList:
 			for i := len(dy.fires) - 1; i >= 0; i-- {
@@ -388,7 +465,7 @@ func (x *expander) walkStart(next, limit time.Time) (time.Time, bool) {
 				next = first
 				continue
 			}
-			if t, ok := x.bwd(dy.start, 0, 0, next.Add(-time.Nanosecond), &next); ok {
+			if t, ok := x.bwd(&dy, 0, 0, next.Add(-time.Nanosecond), &next); ok {
 				return t, false
 			}
 		}
@@ -397,12 +474,12 @@ func (x *expander) walkStart(next, limit time.Time) (time.Time, bool) {
 
 // bwd mirrors fwd: it scans the starts of a regular day at or before p,
 // latest first, continuing a chain whose first start is *next.
-func (x *expander) bwd(base time.Time, l int, off int64, p time.Time, next *time.Time) (time.Time, bool) {
+func (x *expander) bwd(dy *day, l int, off int64, p time.Time, next *time.Time) (time.Time, bool) {
 	vs := x.lv[l]
 	for i := len(vs) - 1; i >= 0; i-- {
 		o := off + vs[i]*units[l]
 		if l == 2 {
-			t := sec(base, o)
+			t := dy.at(o)
 			if t.After(p) {
 				continue
 			}
@@ -412,18 +489,18 @@ func (x *expander) bwd(base time.Time, l int, off int64, p time.Time, next *time
 			*next = t
 			continue
 		}
-		first, last := sec(base, o+x.first[l+1]), sec(base, o+x.last[l+1])
+		first, last := dy.at(o+x.first[l+1]), dy.at(o+x.last[l+1])
 		if first.After(p) {
 			continue
 		}
-		if x.solid[l+1] && !last.After(p) {
+		if x.solid[l+1] && !last.After(p) && !dy.straddles(o+x.first[l+1], o+x.last[l+1]) {
 			if next.Sub(last) > x.w {
 				return *next, true
 			}
 			*next = first
 			continue
 		}
-		if t, ok := x.bwd(base, l+1, o, p, next); ok {
+		if t, ok := x.bwd(dy, l+1, o, p, next); ok {
 			return t, true
 		}
 	}
