@@ -3,8 +3,10 @@ package spec_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,8 +55,7 @@ var denseShapes = []struct {
 	}},
 }
 
-// loadAlloc loads dir and returns the bytes allocated meanwhile (an upper
-// bound of the heap the load needed).
+// loadAlloc loads dir and returns the bytes allocated meanwhile.
 func loadAlloc(t testing.TB, dir string) (uint64, error) {
 	runtime.GC()
 	var a, z runtime.MemStats
@@ -64,20 +65,56 @@ func loadAlloc(t testing.TB, dir string) (uint64, error) {
 	return z.TotalAlloc - a.TotalAlloc, err
 }
 
-// Loading a file at the cap allocates at most ~300 MB even for the densest
-// YAML; a larger file is refused by its size, before it is read.
+// TestMain lets a test run the loader in a child process (peakRSS).
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("RECORDCTL_LOAD_PROBE"); dir != "" {
+		spec.LoadAt(dir, fixedNow)
+		b, _ := os.ReadFile("/proc/self/status")
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmHWM:") {
+				fmt.Println(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(l, "VmHWM:"), "kB")))
+			}
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// peakRSS loads dir in a child process and returns its peak resident set
+// (VmHWM) in bytes, or 0 where /proc is not available.
+func peakRSS(t *testing.T, dir string) int64 {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		return 0
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "RECORDCTL_LOAD_PROBE="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	kb, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		t.Fatalf("probe output %q", out)
+	}
+	return kb << 10
+}
+
+// Loading a file at the cap stays near 300 MB of resident memory even for
+// the densest YAML; a larger file is refused by its size, before it is read.
 func TestLoadMemoryIsBounded(t *testing.T) {
 	if testing.Short() {
-		t.Skip("allocates a few hundred MB")
+		t.Skip("loads files of a few hundred MB of YAML nodes")
 	}
+	base := peakRSS(t, t.TempDir())
 	for _, sh := range denseShapes {
 		data := sh.gen(spec.MaxFileSize)
 		dir := writeTree(t, map[string]string{"big.yaml": data})
 		alloc, _ := loadAlloc(t, dir)
-		ratio := float64(alloc) / float64(len(data))
-		t.Logf("%-26s %8d bytes: %6.1f MB allocated, %5.1f bytes per input byte", sh.name, len(data), float64(alloc)/1e6, ratio)
-		if alloc > 320<<20 {
-			t.Errorf("%s: loading a %d-byte file allocated %d MB; lower spec.MaxFileSize", sh.name, len(data), alloc>>20)
+		rss := peakRSS(t, dir) - base
+		t.Logf("%-26s %8d bytes: %6.1f MB allocated (%5.1f B/B), peak RSS +%6.1f MB (%5.1f B/B)", sh.name, len(data),
+			float64(alloc)/1e6, float64(alloc)/float64(len(data)), float64(rss)/1e6, float64(rss)/float64(len(data)))
+		if rss > 300<<20 && !raceEnabled {
+			t.Errorf("%s: loading a %d-byte file took %d MB of RSS; lower spec.MaxFileSize", sh.name, len(data), rss>>20)
 		}
 	}
 	// A 30 MB file: refused with its size and the cap, without reading it.
@@ -98,6 +135,9 @@ func TestLoadMemoryIsBounded(t *testing.T) {
 	}
 	if alloc > 1<<20 {
 		t.Errorf("refusing a 30 MB file allocated %d bytes", alloc)
+	}
+	if rss := peakRSS(t, dir) - base; rss > 8<<20 && !raceEnabled {
+		t.Errorf("refusing a 30 MB file took %d MB of RSS", rss>>20)
 	}
 }
 
