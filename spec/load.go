@@ -12,9 +12,9 @@ import (
 )
 
 // MaxFileSize bounds the size of one spec file. The YAML node tree costs up
-// to ~300 bytes of memory per input byte for the densest inputs (a flow
-// list of one-character items), so 1 MiB (Kubernetes' ConfigMap limit too)
-// keeps loading one file under ~300 MB; ordinary documents cost 20-50x.
+// to ~220 bytes of resident memory per input byte for the densest inputs (a
+// flow list of one-character items), so 1 MiB (Kubernetes' ConfigMap limit
+// too) keeps loading one file under ~300 MB; ordinary documents cost 12-45x.
 const MaxFileSize = 1 << 20
 
 // Load reads every *.yaml / *.yml file below dir (hidden files and folders
