@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"sort"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -104,7 +105,10 @@ type day struct {
 	date       time.Time // the local date, as midnight UTC
 	start, end time.Time // its first instant and the next date's
 	kind       int
-	fires      []time.Time // dayList: the starts, sorted
+	fires      []time.Time    // dayList: the starts, sorted
+	runs       [][2]time.Time // dayRuns: first and last start of each run, sorted
+	// ex are the cron exclusions that remove some starts of a regular day.
+	ex []*cron.SpecSchedule
 	// A regular day of a spec schedule may hold one change of UTC offset:
 	// wall-clock second w of the day is the instant start+w before wall
 	// second a; at a the clocks jump by shift seconds (> 0 forward: wall
@@ -126,6 +130,27 @@ func (dy *day) at(w int64) time.Time {
 	return sec(dy.start, w-dy.shift)
 }
 
+// excluded reports whether a cron exclusion removes the start at wall second w.
+func (dy *day) excluded(w int64) bool {
+	for _, c := range dy.ex {
+		if c.Hour&(1<<uint(w/3600)) != 0 && c.Minute&(1<<uint(w%3600/60)) != 0 && c.Second&(1<<uint(w%60)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// touched reports whether a cron exclusion removes some start of the block
+// of level l (0: an hour, 1: a minute) at wall second w.
+func (dy *day) touched(l int, w int64) bool {
+	for _, c := range dy.ex {
+		if c.Hour&(1<<uint(w/3600)) != 0 && (l == 0 || c.Minute&(1<<uint(w%3600/60)) != 0) {
+			return true
+		}
+	}
+	return false
+}
+
 // straddles reports whether wall seconds [w0, w1] hold the clocks going back,
 // where starts that touch in wall time are an hour (or so) apart in time.
 func (dy *day) straddles(w0, w1 int64) bool { return dy.shift < 0 && w0 < dy.a && dy.a <= w1 }
@@ -133,8 +158,73 @@ func (dy *day) straddles(w0, w1 int64) bool { return dy.shift < 0 && w0 < dy.a &
 const (
 	dayNone    = iota // no start
 	dayRegular        // spec: starts are start + the product of hours, minutes, seconds; every: multiples of the delay
-	dayList           // starts listed (DST change, or a cron exclusion removes some)
+	dayList           // starts listed (two changes of offset, or @every with exclusions on a DST day)
+	dayRuns           // @every with exclusions: runs of starts between excluded times
 )
+
+// maxExcludedSpans bounds the excluded time spans of one day that everyRuns
+// handles; an exclusion that leaves out, say, every other second is listed.
+const maxExcludedSpans = 4096
+
+// everyRuns cuts the @every starts of a day without a change of offset into
+// runs (first, last start; every x.every between) around the wall-clock
+// times the cron exclusions ex leave out.
+func (x *expander) everyRuns(start, end time.Time, ex []*cron.SpecSchedule) ([][2]time.Time, bool) {
+	var spans [][2]int64 // excluded wall seconds, inclusive
+	for _, c := range ex {
+		hs, ms, ss := bitList(c.Hour, 24), bitList(c.Minute, 60), bitList(c.Second, 60)
+		switch {
+		case len(ms) == 60 && len(ss) == 60:
+			for _, h := range hs {
+				spans = append(spans, [2]int64{h * 3600, h*3600 + 3599})
+			}
+		case len(ss) == 60:
+			for _, h := range hs {
+				for _, m := range ms {
+					spans = append(spans, [2]int64{h*3600 + m*60, h*3600 + m*60 + 59})
+				}
+			}
+		default:
+			if len(hs)*len(ms)*len(ss) > maxExcludedSpans {
+				return nil, false
+			}
+			for _, h := range hs {
+				for _, m := range ms {
+					for _, sc := range ss {
+						w := h*3600 + m*60 + sc
+						spans = append(spans, [2]int64{w, w})
+					}
+				}
+			}
+		}
+		if len(spans) > maxExcludedSpans {
+			return nil, false
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i][0] < spans[j][0] })
+	var runs [][2]time.Time
+	add := func(u, v time.Time) { // the starts in [u, v)
+		first := u.Truncate(x.every)
+		if first.Before(u) {
+			first = first.Add(x.every)
+		}
+		if last := v.Add(-time.Nanosecond).Truncate(x.every); !last.Before(first) {
+			runs = append(runs, [2]time.Time{first, last})
+		}
+	}
+	from := start
+	for _, sp := range spans {
+		a, b := sec(start, sp[0]), sec(start, sp[1]+1)
+		if a.After(from) {
+			add(from, a)
+		}
+		if b.After(from) {
+			from = b
+		}
+	}
+	add(from, end)
+	return runs, true
+}
 
 func (x *expander) dateOf(t time.Time) time.Time {
 	l := t.In(x.loc)
@@ -159,7 +249,7 @@ func (x *expander) day(date time.Time) day {
 			return dy
 		}
 	}
-	partial := false
+	var ex []*cron.SpecSchedule // cron exclusions that remove some starts of this day
 	for _, c := range x.crons {
 		if c.Month&(1<<uint(date.Month())) == 0 || !dayMatches(c, date) {
 			continue
@@ -167,14 +257,28 @@ func (x *expander) day(date time.Time) day {
 		if x.covers(c) {
 			return dy
 		}
-		partial = true
+		ex = append(ex, c)
 	}
-	if !partial && (x.spec == nil || x.offsetChange(&dy)) {
+	if x.spec != nil && x.offsetChange(&dy) {
+		dy.kind, dy.ex = dayRegular, ex // the walkers skip excluded starts
+		return dy
+	}
+	if x.spec == nil && len(ex) == 0 {
 		dy.kind = dayRegular // @every starts are instants: a change of offset does not matter
 		return dy
 	}
-	dy.kind = dayList
 	if x.spec == nil {
+		plain := dy.end.Sub(dy.start) == 24*time.Hour
+		if _, z := dy.start.ZoneBounds(); !z.IsZero() && z.Before(dy.end) {
+			plain = false
+		}
+		if plain {
+			if runs, ok := x.everyRuns(dy.start, dy.end, ex); ok {
+				dy.kind, dy.runs = dayRuns, runs
+				return dy
+			}
+		}
+		dy.kind = dayList
 		for _, t := range Fires(cron.ConstantDelaySchedule{Delay: x.every}, x.loc, dy.start, dy.end) {
 			if l := t.In(x.loc); !x.excludedAt(date, l.Hour(), l.Minute(), l.Second()) {
 				dy.fires = append(dy.fires, t)
@@ -182,6 +286,7 @@ func (x *expander) day(date time.Time) day {
 		}
 		return dy
 	}
+	dy.kind = dayList
 	dy.fires = x.listDay(date, dy.start, dy.end)
 	return dy
 }
@@ -295,6 +400,20 @@ func (x *expander) firstIn(dy day, p time.Time) (time.Time, bool) {
 				return f, true
 			}
 		}
+	case dayRuns:
+		for _, r := range dy.runs {
+			if r[1].Before(p) {
+				continue
+			}
+			if !r[0].Before(p) {
+				return r[0], true
+			}
+			q := p.Truncate(x.every)
+			if q.Before(p) {
+				q = q.Add(x.every)
+			}
+			return q, true // r[0] < p <= q <= r[1]
+		}
 	case dayRegular:
 		if p.Before(dy.start) {
 			p = dy.start
@@ -315,7 +434,7 @@ func (x *expander) firstAtOrAfter(dy *day, l int, off int64, p time.Time) (time.
 	for _, v := range x.lv[l] {
 		o := off + v*units[l]
 		if l == 2 {
-			if t := dy.at(o); !t.Before(p) {
+			if t := dy.at(o); !t.Before(p) && !dy.excluded(o) {
 				return t, true
 			}
 			continue
@@ -323,7 +442,9 @@ func (x *expander) firstAtOrAfter(dy *day, l int, off int64, p time.Time) (time.
 		if dy.at(o + x.last[l+1]).Before(p) {
 			continue
 		}
-		return x.firstAtOrAfter(dy, l+1, o, p)
+		if t, ok := x.firstAtOrAfter(dy, l+1, o, p); ok {
+			return t, true
+		}
 	}
 	return time.Time{}, false
 }
@@ -360,6 +481,20 @@ func (x *expander) walkEnd(prev, limit time.Time) (time.Time, bool) {
 				}
 				prev = t
 			}
+		case dayRuns:
+			for _, r := range dy.runs {
+				if !r[1].After(prev) {
+					continue
+				}
+				y, _ := x.firstIn(day{kind: dayRuns, runs: [][2]time.Time{r}}, prev.Add(time.Nanosecond))
+				if y.Sub(prev) > x.w {
+					return prev, false
+				}
+				if x.every > x.w {
+					return y, false
+				}
+				prev = r[1]
+			}
 		case dayRegular:
 			if x.spec == nil {
 				y, ok := x.firstIn(dy, prev.Add(time.Nanosecond))
@@ -389,7 +524,7 @@ func (x *expander) fwd(dy *day, l int, off int64, p time.Time, prev *time.Time) 
 		o := off + v*units[l]
 		if l == 2 {
 			t := dy.at(o)
-			if t.Before(p) {
+			if t.Before(p) || dy.excluded(o) {
 				continue
 			}
 			if t.Sub(*prev) > x.w {
@@ -402,7 +537,7 @@ func (x *expander) fwd(dy *day, l int, off int64, p time.Time, prev *time.Time) 
 		if last.Before(p) {
 			continue
 		}
-		if x.solid[l+1] && !first.Before(p) && !dy.straddles(o+x.first[l+1], o+x.last[l+1]) {
+		if x.solid[l+1] && !first.Before(p) && !dy.straddles(o+x.first[l+1], o+x.last[l+1]) && !dy.touched(l, o) {
 			if first.Sub(*prev) > x.w {
 				return *prev, true
 			}
@@ -449,6 +584,24 @@ func (x *expander) walkStart(next, limit time.Time) (time.Time, bool) {
 				}
 				next = t
 			}
+		case dayRuns:
+			for i := len(dy.runs) - 1; i >= 0; i-- {
+				r := dy.runs[i]
+				if !r[0].Before(next) {
+					continue
+				}
+				y := r[1]
+				if !y.Before(next) {
+					y = next.Add(-time.Nanosecond).Truncate(x.every) // r[0] <= y < next
+				}
+				if next.Sub(y) > x.w {
+					return next, false
+				}
+				if x.every > x.w {
+					return y, false
+				}
+				next = r[0]
+			}
 		case dayRegular:
 			if x.spec == nil {
 				y := next.Add(-time.Nanosecond).Truncate(x.every)
@@ -480,7 +633,7 @@ func (x *expander) bwd(dy *day, l int, off int64, p time.Time, next *time.Time) 
 		o := off + vs[i]*units[l]
 		if l == 2 {
 			t := dy.at(o)
-			if t.After(p) {
+			if t.After(p) || dy.excluded(o) {
 				continue
 			}
 			if next.Sub(t) > x.w {
@@ -493,7 +646,7 @@ func (x *expander) bwd(dy *day, l int, off int64, p time.Time, next *time.Time) 
 		if first.After(p) {
 			continue
 		}
-		if x.solid[l+1] && !last.After(p) && !dy.straddles(o+x.first[l+1], o+x.last[l+1]) {
+		if x.solid[l+1] && !last.After(p) && !dy.straddles(o+x.first[l+1], o+x.last[l+1]) && !dy.touched(l, o) {
 			if next.Sub(last) > x.w {
 				return *next, true
 			}
