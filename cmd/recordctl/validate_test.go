@@ -155,4 +155,10 @@ func TestValidateWarnings(t *testing.T) {
 	if code != 0 || !strings.Contains(perr.String(), "Warning: docs.yaml:18:15:") || strings.Contains(pout.String(), "Warning") {
 		t.Fatalf("plan: exit %d\nstdout %s\nstderr %s", code, pout.String(), perr.String())
 	}
+	pout.Reset()
+	code = run([]string{"plan", dir, "--emulate", "-o", "json", "--state", filepath.Join(t.TempDir(), "st")}, strings.NewReader(""), &pout, &perr)
+	var plan struct{ Warnings []string }
+	if code != 0 || json.Unmarshal(pout.Bytes(), &plan) != nil || len(plan.Warnings) != 2 || !strings.HasPrefix(plan.Warnings[1], "docs.yaml:18:15: ") {
+		t.Fatalf("plan -o json: exit %d\n%s", code, pout.String())
+	}
 }
