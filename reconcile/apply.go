@@ -21,33 +21,38 @@ import (
 // Store is the state store contract (see state.Store).
 type Store = state.Store
 
-// ErrCrashed is returned when a test hook simulated a crash mid-apply.
-var ErrCrashed = errors.New("simulated crash")
-
 // Executor applies plans: it writes an intent before every provider call and
-// the result after it, bounds concurrency (providers pace their own HTTP
-// requests, see providers.Options.Limiter), and
-// retries retryable and throttled errors with jittered exponential backoff
-// within a per-action budget.
+// the result after it, bounds the calls in flight per provider (a Gate sized
+// to rate × observed latency; providers pace their own HTTP requests, see
+// providers.Options.Limiter), and retries retryable and throttled errors
+// with jittered exponential backoff, on its Clock, within a per-action
+// budget that never outlives the piece a create serves.
 type Executor struct {
 	Store     Store
 	Providers map[string]providers.Provider // by Provider document name
 	Log       *slog.Logger
-	Now       func() time.Time
-	Sleep     func(ctx context.Context, d time.Duration) error
-	// Concurrency bounds in-flight provider calls (default 8).
+	// Clock is the time every budget, backoff and window check runs on.
+	Clock clock.Clock
+	// Concurrency bounds in-flight actions per provider when no Gate is
+	// given for it (default 8).
 	Concurrency int
-	// RetryBudget is how long one action may keep retrying (default 2 min).
+	// Gates size the in-flight actions of each provider (by Provider
+	// document name) to its rate × observed latency.
+	Gates map[string]*Gate
+	// RetryBudget is how long one action may keep retrying (default 2 min);
+	// a create's retries also end with its piece.
 	RetryBudget time.Duration
-	// CallTimeout bounds one provider call (default 30 s).
+	// CallTimeout bounds one provider call (default 30 s). It is wall-clock
+	// time, as network timeouts are; budgets and backoffs run on Clock.
 	CallTimeout time.Duration
 	// Grace is how long calls under way may run on after the context of
-	// Apply ends (shutdown, Ctrl-C); no new action starts (default 20 s).
+	// Apply ends (shutdown, Ctrl-C); no new action or retry starts (default 20 s).
 	Grace time.Duration
-	// CrashAfterCall, if set and returning true, abandons the action after
-	// the provider call returned and before its result is recorded, as a
-	// kill -9 would (tests of crash recovery).
-	CrashAfterCall func(Action) bool
+	// MaxInlineWait is the longest retry wait slept inside an apply; an
+	// action told to wait longer (Huawei's restart gap, a long RetryAfter)
+	// is deferred: its outcome is "deferred" with RetryAt, and the caller
+	// requeues (default 2 s).
+	MaxInlineWait time.Duration
 	// Observe is called after each provider call with its outcome (metrics).
 	Observe func(a Action, err error, took time.Duration)
 	// OnOutcome, if set, is called as each action of Apply finishes
@@ -58,21 +63,38 @@ type Executor struct {
 // Outcome is what happened to one action.
 type Outcome struct {
 	Action Action
-	// Result: created, stopped, deleted, adopted, waiting, failed.
+	// Result: created, stopped, deleted, adopted, waiting, deferred, missed, failed.
 	Result string
 	Task   *providers.Task
 	Err    error
 	Took   time.Duration
+	// RetryAt is when a deferred action may be tried again.
+	RetryAt time.Time
 }
 
-// Result sums up an apply.
+// Result sums up an apply, or a reconcile.
 type Result struct {
 	Outcomes                                            []Outcome
 	Created, Stopped, Deleted, Adopted, Waiting, Failed int
-	// NotStarted counts actions never begun because the context ended.
+	// Deferred actions wait for a time the provider requires (RetryAt);
+	// Missed creates could no longer succeed within their piece.
+	Deferred, Missed int
+	// RetryAt is the earliest RetryAt of the deferred actions (zero: none).
+	RetryAt time.Time
+	// NotStarted counts actions never begun because the context ended or
+	// the store refused this writer.
 	NotStarted int
 	// Err aggregates every failure (nil when none).
 	Err error
+
+	// Plan is the plan a Reconcile carried out (nil for a bare apply).
+	Plan *Plan
+	// RequeueAt is when the reconciled provider next needs a reconcile: its
+	// next window edge after the planned instant, or a deferred retry.
+	RequeueAt time.Time
+	// Observed is the provider's List result the plan was made from (nil
+	// when the observation was skipped or failed).
+	Observed map[string][]providers.Task
 }
 
 // Summary is the closing line of an apply.
@@ -81,6 +103,9 @@ func (r *Result) Summary() string {
 	if r.Adopted > 0 || r.Waiting > 0 {
 		s += fmt.Sprintf(" (%d adopted, %d waiting for the stream)", r.Adopted, r.Waiting)
 	}
+	if r.Missed > 0 || r.Deferred > 0 {
+		s += fmt.Sprintf(" (%d missed, %d deferred)", r.Missed, r.Deferred)
+	}
 	return s
 }
 
@@ -88,12 +113,7 @@ func (x *Executor) defaults() {
 	if x.Log == nil {
 		x.Log = slog.New(slog.DiscardHandler)
 	}
-	if x.Now == nil {
-		x.Now = time.Now
-	}
-	if x.Sleep == nil {
-		x.Sleep = clock.Real.Sleep
-	}
+	x.Clock = clock.Or(x.Clock)
 	if x.Concurrency <= 0 {
 		x.Concurrency = 8
 	}
@@ -106,10 +126,14 @@ func (x *Executor) defaults() {
 	if x.Grace <= 0 {
 		x.Grace = 20 * time.Second
 	}
+	if x.MaxInlineWait <= 0 {
+		x.MaxInlineWait = 2 * time.Second
+	}
 }
 
 // WithGrace returns a context that is not cancelled with parent but grace
-// after it.
+// after it. Grace, like CallTimeout, is wall-clock time: it bounds network
+// calls, which a fake clock cannot time out.
 func WithGrace(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	stop := context.AfterFunc(parent, func() {
@@ -123,12 +147,15 @@ func WithGrace(parent context.Context, grace time.Duration) (context.Context, co
 }
 
 // Apply carries out a plan against set's documents. One failed action
-// never blocks the others; every failure is in Result.Err.
+// never blocks the others, and one provider's actions never wait for
+// another's; every failure is in Result.Err. A write the store refuses
+// (state.ErrFenced) aborts the whole apply: no further action or provider
+// call starts, and the error is returned.
 func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, error) {
 	x.defaults()
 	res := &Result{}
 	if len(p.Forget) > 0 {
-		now := x.Now()
+		now := x.Clock.Now()
 		ids := map[string]bool{}
 		for _, id := range p.Forget {
 			ids[id] = true
@@ -145,15 +172,22 @@ func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, 
 			return res, err
 		}
 	}
-	// Stops and deletes first: they free overlap slots and restart gaps
-	// that creates on the same stream may need.
-	var first, second []Action
+	// Per provider: stops and deletes first (they free overlap slots and
+	// restart gaps that creates on the same stream may need), then adopts
+	// and creates, each in plan order (by piece start).
+	byProv := map[string][2][]Action{}
+	var order []string
 	for _, a := range p.Actions {
-		if a.Action == Stop || a.Action == Delete {
-			first = append(first, a)
-		} else {
-			second = append(second, a)
+		b, seen := byProv[a.Provider]
+		if !seen {
+			order = append(order, a.Provider)
 		}
+		if a.Action == Stop || a.Action == Delete {
+			b[0] = append(b[0], a)
+		} else {
+			b[1] = append(b[1], a)
+		}
+		byProv[a.Provider] = b
 	}
 	// Once ctx ends no further action starts; calls under way run on a
 	// context that ends Grace later, so they finish and their outcome is
@@ -162,47 +196,61 @@ func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, 
 	defer cancel()
 	recs := byName(set)
 	var mu sync.Mutex
-	var crashed bool
-	run := func(batch []Action) {
-		sem := make(chan struct{}, x.Concurrency)
-		var wg sync.WaitGroup
-		for i, a := range batch {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-			}
-			mu.Lock()
-			stop := ctx.Err() != nil || crashed
-			mu.Unlock()
-			if stop {
-				res.NotStarted += len(batch) - i
-				break
-			}
-			wg.Add(1)
-			go func(a Action) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				o := x.do(actx, recs, a)
-				mu.Lock()
-				if errors.Is(o.Err, ErrCrashed) {
-					crashed = true
-					mu.Unlock()
-					return
-				}
-				res.add(o)
-				mu.Unlock()
-				if x.OnOutcome != nil {
-					x.OnOutcome(o)
-				}
-			}(a)
-		}
-		wg.Wait()
+	var fenced error
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return ctx.Err() != nil || fenced != nil
 	}
-	run(first)
-	run(second)
+	var pwg sync.WaitGroup
+	for _, name := range order {
+		batches := byProv[name]
+		gate := x.Gates[name]
+		if gate == nil {
+			gate = fixedGate(x.Concurrency)
+		}
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			for _, batch := range batches {
+				var wg sync.WaitGroup
+				for i, a := range batch {
+					ok := !stopped() && gate.Acquire(ctx) == nil
+					if ok && stopped() {
+						gate.Release(0, false)
+						ok = false
+					}
+					if !ok {
+						mu.Lock()
+						res.NotStarted += len(batch) - i
+						mu.Unlock()
+						break
+					}
+					wg.Add(1)
+					go func(a Action) {
+						defer wg.Done()
+						t0 := x.Clock.Now()
+						o := x.do(actx, ctx, recs, a)
+						gate.Release(x.Clock.Since(t0), true)
+						mu.Lock()
+						if state.IsFenced(o.Err) && fenced == nil {
+							fenced = o.Err
+						}
+						res.add(o)
+						mu.Unlock()
+						if x.OnOutcome != nil {
+							x.OnOutcome(o)
+						}
+					}(a)
+				}
+				wg.Wait()
+			}
+		}()
+	}
+	pwg.Wait()
 	sort.SliceStable(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Action.Key < res.Outcomes[j].Action.Key })
-	if crashed {
-		return res, ErrCrashed
+	if fenced != nil {
+		return res, fmt.Errorf("apply aborted: %w", fenced)
 	}
 	return res, nil
 }
@@ -220,6 +268,13 @@ func (r *Result) add(o Outcome) {
 		r.Adopted++
 	case "waiting":
 		r.Waiting++
+	case "deferred":
+		r.Deferred++
+		if r.RetryAt.IsZero() || o.RetryAt.Before(r.RetryAt) {
+			r.RetryAt = o.RetryAt
+		}
+	case "missed":
+		r.Missed++
 	case "failed":
 		r.Failed++
 		a := o.Action
@@ -227,29 +282,40 @@ func (r *Result) add(o Outcome) {
 	}
 }
 
-func (x *Executor) do(ctx context.Context, recs map[string]*spec.Recording, a Action) Outcome {
-	start := time.Now()
+// merge folds another result's outcomes and counts into r.
+func (r *Result) merge(o *Result) {
+	if o == nil {
+		return
+	}
+	for _, oc := range o.Outcomes {
+		r.add(oc)
+	}
+	r.NotStarted += o.NotStarted
+}
+
+// do runs one action. ctx carries calls under way (it outlives run by the
+// grace); run ending means no new call, retry included, may start.
+func (x *Executor) do(ctx, run context.Context, recs map[string]*spec.Recording, a Action) Outcome {
+	start := x.Clock.Now()
 	o := Outcome{Action: a}
 	prov := x.Providers[a.Provider]
-	if prov == nil && a.Action != Adopt {
+	switch {
+	case prov == nil && a.Action != Adopt:
 		o.Result, o.Err = "failed", fmt.Errorf("provider %s is not configured", a.Provider)
-		return o
+	case a.Action == Adopt:
+		o = x.adopt(ctx, a)
+	case a.Action == Create:
+		o = x.create(ctx, run, recs[a.Recording], prov, a)
+	default:
+		o = x.end(ctx, run, prov, a)
 	}
-	switch a.Action {
-	case Adopt:
-		o = x.adopt(a)
-	case Create:
-		o = x.create(ctx, recs[a.Recording], prov, a)
-	case Stop, Delete:
-		o = x.end(ctx, prov, a)
-	}
-	o.Took = time.Since(start)
-	if errors.Is(o.Err, ErrCrashed) {
-		return o
-	}
+	o.Took = x.Clock.Since(start)
 	lvl := slog.LevelInfo
-	if o.Result == "failed" {
+	switch o.Result {
+	case "failed":
 		lvl = slog.LevelError
+	case "missed":
+		lvl = slog.LevelWarn
 	}
 	attrs := []any{"action", string(a.Action), "recording", a.Recording, "window", a.Key, "provider", a.Provider,
 		"stream", a.Stream.String(), "result", o.Result, "latency", o.Took.Round(time.Millisecond)}
@@ -259,6 +325,9 @@ func (x *Executor) do(ctx context.Context, recs map[string]*spec.Recording, a Ac
 	if a.LateSeconds > 0 && a.Action == Create {
 		attrs = append(attrs, "late", time.Duration(a.LateSeconds)*time.Second)
 	}
+	if !o.RetryAt.IsZero() {
+		attrs = append(attrs, "retry_at", o.RetryAt.UTC().Format(time.RFC3339Nano))
+	}
 	if o.Err != nil {
 		attrs = append(attrs, "error", o.Err.Error())
 	}
@@ -266,10 +335,10 @@ func (x *Executor) do(ctx context.Context, recs map[string]*spec.Recording, a Ac
 	return o
 }
 
-func (x *Executor) adopt(a Action) Outcome {
+func (x *Executor) adopt(ctx context.Context, a Action) Outcome {
 	o := Outcome{Action: a, Result: "adopted", Task: a.Found}
-	now := x.Now()
-	o.Err = x.Store.Update(context.Background(), func(tx *state.Tx) error {
+	now := x.Clock.Now()
+	o.Err = x.Store.Update(ctx, func(tx *state.Tx) error {
 		r := tx.Get(a.Record)
 		if r == nil || !r.Phase.Live() {
 			r = newRecord(a, now)
@@ -300,13 +369,42 @@ func windowOf(key string) string {
 	return key
 }
 
-func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov providers.Provider, a Action) Outcome {
+// missedErr says why a create could not succeed within its piece.
+type missedErr struct{ cause error }
+
+func (e *missedErr) Error() string {
+	if e.cause == nil {
+		return "the window closed before a start could be sent"
+	}
+	return "the window closed before a start was accepted; last error: " + e.cause.Error()
+}
+
+func (e *missedErr) Unwrap() error { return e.cause }
+
+// deferErr says an action must wait longer than an apply sleeps.
+type deferErr struct {
+	at    time.Time
+	cause error
+}
+
+func (e *deferErr) Error() string {
+	return fmt.Sprintf("deferred until %s: %v", e.at.UTC().Format(time.RFC3339Nano), e.cause)
+}
+
+func (e *deferErr) Unwrap() error { return e.cause }
+
+func (x *Executor) create(ctx, run context.Context, rec *spec.Recording, prov providers.Provider, a Action) Outcome {
 	o := Outcome{Action: a}
 	if rec == nil {
 		o.Result, o.Err = "failed", fmt.Errorf("recording %s is not in the documents", a.Recording)
 		return o
 	}
-	now := x.Now()
+	now := x.Clock.Now()
+	if !now.Before(a.Piece.End) {
+		// Never send a start for a piece that has ended.
+		o.Result, o.Err = "missed", &missedErr{}
+		return o
+	}
 	// Intent first: if we die during the call, the next run finds a pending
 	// record and adopts what the provider holds instead of creating twice.
 	var id string
@@ -334,7 +432,8 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 		Now: now, Previous: a.Found, Resume: resume}
 	canList := prov.Capabilities().CanList
 	var task providers.Task
-	err = x.call(ctx, a, func(ctx context.Context) error {
+	unknown := resume // a call may have acted without our knowing
+	err = x.call(ctx, run, a, a.Piece.End, func(ctx context.Context) error {
 		if req.Resume && canList {
 			// The last attempt may have created the task: look before creating again.
 			t, ok, err := x.findCreated(ctx, prov, a)
@@ -355,14 +454,17 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 		if providers.OutcomeUnknown(e) || canList && providers.ClassOf(e) == providers.Retryable {
 			req.Resume = true
 		}
+		if providers.OutcomeUnknown(e) {
+			unknown = true
+		} else if e == nil || !providers.IsRetryable(e) {
+			unknown = false
+		}
 		return e
 	})
-	if x.CrashAfterCall != nil && x.CrashAfterCall(a) {
-		o.Err = ErrCrashed
-		return o
-	}
 	class := providers.ClassOf(err)
-	now = x.Now()
+	var de *deferErr
+	var me *missedErr
+	now = x.Clock.Now()
 	switch {
 	case err == nil || class == providers.AlreadyExists && task.ID != "":
 		o.Result, o.Task = "created", &task
@@ -373,6 +475,10 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 	case class == providers.StreamOffline:
 		o.Result = "waiting"
 		err = nil
+	case errors.As(err, &de):
+		o.Result, o.RetryAt, o.Err = "deferred", de.at, err
+	case errors.As(err, &me):
+		o.Result, o.Err = "missed", err
 	default:
 		o.Result, o.Err = "failed", err
 	}
@@ -393,28 +499,33 @@ func (x *Executor) create(ctx context.Context, rec *spec.Recording, prov provide
 		case "waiting":
 			r.Phase, r.Reason = state.Waiting, "waiting for the stream to be pushed"
 		default:
-			if providers.IsRetryable(o.Err) {
-				// The outcome is unknown: stay pending so the next run adopts or retries.
-				r.Reason = o.Err.Error()
+			if unknown {
+				// The outcome is unknown: stay pending with the intent, so
+				// the next plan adopts what the provider holds or resumes.
+				r.Intent, r.Reason = "create", o.Err.Error()
+			} else if o.Result == "missed" {
+				r.Phase, r.Reason = state.Failed, "missed: "+o.Err.Error()
+			} else if providers.IsRetryable(o.Err) {
+				r.Reason = o.Err.Error() // nothing was created: the next plan creates again
 			} else {
 				r.Phase, r.Reason = state.Failed, o.Err.Error()
 			}
 		}
 		return nil
 	})
-	if uerr != nil && o.Err == nil {
+	if uerr != nil && (o.Err == nil || state.IsFenced(uerr)) {
 		o.Result, o.Err = "failed", uerr
 	}
 	return o
 }
 
 // end stops or deletes a managed task.
-func (x *Executor) end(ctx context.Context, prov providers.Provider, a Action) Outcome {
+func (x *Executor) end(ctx, run context.Context, prov providers.Provider, a Action) Outcome {
 	o := Outcome{Action: a}
 	var task providers.Task
 	if err := x.Store.Update(ctx, func(tx *state.Tx) error {
 		if r := tx.Get(a.Record); r != nil && r.Task != nil {
-			r.Intent, r.Updated = string(a.Action), x.Now()
+			r.Intent, r.Updated = string(a.Action), x.Clock.Now()
 			task = *r.Task
 			tx.Put(r)
 		}
@@ -427,7 +538,7 @@ func (x *Executor) end(ctx context.Context, prov providers.Provider, a Action) O
 		o.Result, o.Err = "failed", fmt.Errorf("state record %s has no task to %s (state changed since the plan)", a.Record, a.Action)
 		return o
 	}
-	err := x.call(ctx, a, func(ctx context.Context) error {
+	err := x.call(ctx, run, a, time.Time{}, func(ctx context.Context) error {
 		if a.Action == Delete {
 			return prov.Delete(ctx, task)
 		}
@@ -437,23 +548,23 @@ func (x *Executor) end(ctx context.Context, prov providers.Provider, a Action) O
 		}
 		return e
 	})
-	if x.CrashAfterCall != nil && x.CrashAfterCall(a) {
-		o.Err = ErrCrashed
-		return o
-	}
 	if providers.ClassOf(err) == providers.NotFound {
 		x.Log.Warn("task already gone at the provider", "action", string(a.Action), "window", a.Key, "provider", a.Provider, "detail", err.Error())
 		err = nil // already gone: the goal is met
 	}
 	o.Task = &task
-	if err != nil {
+	var de *deferErr
+	switch {
+	case errors.As(err, &de):
+		o.Result, o.RetryAt, o.Err = "deferred", de.at, err
+	case err != nil:
 		o.Result, o.Err = "failed", err
-	} else if a.Action == Delete {
+	case a.Action == Delete:
 		o.Result = "deleted"
-	} else {
+	default:
 		o.Result = "stopped"
 	}
-	now := x.Now()
+	now := x.Clock.Now()
 	uerr := x.Store.Update(context.WithoutCancel(ctx), func(tx *state.Tx) error {
 		r := tx.Get(a.Record)
 		if r == nil {
@@ -469,37 +580,51 @@ func (x *Executor) end(ctx context.Context, prov providers.Provider, a Action) O
 		r.Task, r.Phase, r.Reason = &t, state.Done, string(a.Action)+": "+a.Reason
 		return nil
 	})
-	if uerr != nil && o.Err == nil {
+	if uerr != nil && (o.Err == nil || state.IsFenced(uerr)) {
 		o.Result, o.Err = "failed", uerr
 	}
 	return o
 }
 
-// call runs fn, retrying retryable and
-// throttled errors with jittered exponential backoff (honouring the
-// provider's RetryAfter) until the action's budget is spent.
-func (x *Executor) call(ctx context.Context, a Action, fn func(context.Context) error) error {
-	deadline := time.Now().Add(x.RetryBudget)
+// call runs fn, retrying retryable and throttled errors with jittered
+// exponential backoff (honouring the provider's RetryAfter) until the
+// action's budget is spent, on the executor's clock. A create's attempts
+// end with its piece (until, non-zero): no attempt starts once the piece
+// has ended, and a wait that would reach past it ends the create as missed.
+// A wait longer than MaxInlineWait is not slept: the action is deferred.
+// No retry starts once run has ended.
+func (x *Executor) call(ctx, run context.Context, a Action, until time.Time, fn func(context.Context) error) error {
+	deadline := x.Clock.Now().Add(x.RetryBudget)
 	for attempt := 0; ; attempt++ {
+		if !until.IsZero() && !x.Clock.Now().Before(until) {
+			return &missedErr{}
+		}
 		cctx, cancel := context.WithTimeout(ctx, x.CallTimeout)
-		t0 := time.Now()
+		t0 := x.Clock.Now()
 		err := fn(cctx)
 		cancel()
 		if x.Observe != nil {
-			x.Observe(a, err, time.Since(t0))
+			x.Observe(a, err, x.Clock.Since(t0))
 		}
-		if err == nil || !providers.IsRetryable(err) || ctx.Err() != nil {
+		if err == nil || !providers.IsRetryable(err) || ctx.Err() != nil || run.Err() != nil {
 			return err
 		}
 		d := Backoff(attempt)
 		if ra := providers.RetryAfter(err); ra > d {
 			d = ra
 		}
-		if time.Until(deadline) < d {
+		now := x.Clock.Now()
+		if !until.IsZero() && !now.Add(d).Before(until) {
+			return &missedErr{cause: err}
+		}
+		if d > x.MaxInlineWait {
+			return &deferErr{at: now.Add(d), cause: err}
+		}
+		if now.Add(d).After(deadline) {
 			return err
 		}
 		x.Log.Debug("retrying", "action", string(a.Action), "window", a.Key, "provider", a.Provider, "in", d, "error", err.Error())
-		if err := x.Sleep(ctx, d); err != nil {
+		if err := x.Clock.Sleep(run, d); err != nil {
 			return err
 		}
 	}
@@ -526,13 +651,11 @@ func (x *Executor) findCreated(ctx context.Context, prov providers.Provider, a A
 		return providers.Task{}, false, err
 	}
 	for _, r := range st.Live() {
-		if r.Task != nil {
+		if r.Task != nil && r.Provider == a.Provider {
 			owned[r.Task.ID] = true
 		}
 	}
-	lctx, cancel := context.WithTimeout(ctx, x.CallTimeout)
-	defer cancel()
-	tasks, err := prov.List(lctx, providers.Scope{Streams: []spec.Stream{a.Stream},
+	tasks, err := prov.List(ctx, providers.Scope{Streams: []spec.Stream{a.Stream},
 		From: a.Piece.Start.Add(-24 * time.Hour), To: a.Piece.End.Add(24 * time.Hour)})
 	if err != nil {
 		return providers.Task{}, false, err

@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/recordctl/recordctl/internal/clock"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile/state"
 	"github.com/recordctl/recordctl/spec"
@@ -19,28 +23,34 @@ import (
 
 // Engine plans and applies for one state store. It builds provider clients
 // from the documents (rebuilding one when its document changes), each with a
-// rate limiter that paces its HTTP requests across reconciles.
+// rate limiter that paces its HTTP requests across reconciles and a Gate
+// that sizes its calls in flight. Reconcile is the one path that apply,
+// run and the tests take.
 type Engine struct {
 	Store     Store
 	Caps      CapsFunc
 	Lookahead time.Duration
 	Log       *slog.Logger
-	Now       func() time.Time
+	// Clock is the time of plans, budgets, backoffs and timeouts (nil: the wall clock).
+	Clock clock.Clock
 	// Options are passed to every provider factory.
 	Options providers.Options
 	// Factory builds provider clients; nil means the registry (providers.New).
 	Factory providers.Factory
-	// Exec carries executor settings (concurrency, budgets, hooks); its
-	// Store, Providers, Log and Now are filled by the engine.
+	// Exec carries executor settings (budgets, timeouts, hooks); its
+	// Store, Providers, Log, Clock and Gates are filled by the engine.
 	Exec Executor
 
 	mu      sync.Mutex
 	clients map[string]client
+	// last is each provider's last observation, for due-first reconciles.
+	last map[string][]providers.Task
 }
 
 type client struct {
 	spec spec.ProviderSpec
 	prov providers.Provider
+	gate *Gate
 }
 
 func (e *Engine) defaults() {
@@ -53,15 +63,23 @@ func (e *Engine) defaults() {
 	if e.Log == nil {
 		e.Log = slog.New(slog.DiscardHandler)
 	}
-	if e.Now == nil {
-		e.Now = time.Now
+	if e.Clock == nil {
+		e.Clock = clock.Real // written once, before any goroutine reads it
 	}
 }
+
+// Now is the engine's clock reading.
+func (e *Engine) Now() time.Time { return clock.Or(e.Clock).Now() }
 
 // Providers returns a client per Provider document (built on first use,
 // paced by the document's rateLimit), and the errors of those that could
 // not be built.
 func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[string]error) {
+	out, _, errs := e.clientsFor(set)
+	return out, errs
+}
+
+func (e *Engine) clientsFor(set *spec.Set) (map[string]providers.Provider, map[string]*Gate, map[string]error) {
 	e.defaults()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -69,6 +87,7 @@ func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[st
 		e.clients = map[string]client{}
 	}
 	out := map[string]providers.Provider{}
+	gates := map[string]*Gate{}
 	errs := map[string]error{}
 	for _, p := range set.Providers {
 		name := p.Metadata.Name
@@ -92,78 +111,105 @@ func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[st
 				delete(e.clients, name)
 				continue
 			}
-			c = client{spec: p.Spec, prov: prov}
+			c = client{spec: p.Spec, prov: prov, gate: NewGate(r)}
 			e.clients[name] = c
 		}
 		out[name] = c.prov
+		gates[name] = c.gate
 	}
-	return out, errs
+	return out, gates, errs
 }
 
-// Observe lists every provider's tasks for the plan at now.
+// scopeFor is what a List of provider name covers at now.
+func (e *Engine) scopeFor(set *spec.Set, st *state.State, p *spec.Provider, now time.Time) providers.Scope {
+	name := p.Metadata.Name
+	c := e.Caps(p.Spec.Type)
+	scope := providers.Scope{}
+	scope.From, scope.To = Horizon(c, now, e.Lookahead)
+	seen := map[spec.Stream]bool{}
+	for _, r := range set.Recordings {
+		if r.Spec.Provider == name && !seen[r.Spec.Stream] {
+			seen[r.Spec.Stream] = true
+			scope.Streams = append(scope.Streams, r.Spec.Stream)
+		}
+	}
+	for _, r := range st.Records {
+		if r.Provider != name || !r.Phase.Live() {
+			continue
+		}
+		if !seen[r.Stream] {
+			seen[r.Stream] = true
+			scope.Streams = append(scope.Streams, r.Stream)
+		}
+		if r.Task != nil {
+			scope.Managed = append(scope.Managed, *r.Task)
+		}
+	}
+	return scope
+}
+
+// observe lists one provider's tasks for a plan at now (nil, nil when it
+// has nothing in scope).
+func (e *Engine) observe(ctx context.Context, x *Executor, set *spec.Set, st *state.State, p *spec.Provider, prov providers.Provider, now time.Time) ([]providers.Task, error) {
+	scope := e.scopeFor(set, st, p, now)
+	if len(scope.Streams) == 0 {
+		return nil, nil
+	}
+	a := Action{Action: "list", Provider: p.Metadata.Name, Type: p.Spec.Type}
+	var tasks []providers.Task
+	err := x.call(ctx, ctx, a, time.Time{}, func(ctx context.Context) error {
+		var err error
+		tasks, err = prov.List(ctx, scope)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if tasks == nil {
+		tasks = []providers.Task{}
+	}
+	e.mu.Lock()
+	if e.last == nil {
+		e.last = map[string][]providers.Task{}
+	}
+	e.last[p.Metadata.Name] = tasks
+	e.mu.Unlock()
+	return tasks, nil
+}
+
+// Observe lists every provider's tasks for the plan at now, each
+// provider on its own goroutine.
 func (e *Engine) Observe(ctx context.Context, set *spec.Set, st *state.State, now time.Time) (map[string][]providers.Task, map[string]error) {
-	provs, errs := e.Providers(set)
+	provs, gates, errs := e.clientsFor(set)
+	x := e.executor(e.Store, provs, gates)
 	obs := map[string][]providers.Task{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, p := range set.Providers {
-		name := p.Metadata.Name
-		prov := provs[name]
+		prov := provs[p.Metadata.Name]
 		if prov == nil {
-			continue
-		}
-		c := e.Caps(p.Spec.Type)
-		scope := providers.Scope{}
-		scope.From, scope.To = Horizon(c, now, e.Lookahead)
-		seen := map[spec.Stream]bool{}
-		for _, r := range set.Recordings {
-			if r.Spec.Provider == name && !seen[r.Spec.Stream] {
-				seen[r.Spec.Stream] = true
-				scope.Streams = append(scope.Streams, r.Spec.Stream)
-			}
-		}
-		for _, r := range st.Live() {
-			if r.Provider != name {
-				continue
-			}
-			if !seen[r.Stream] {
-				seen[r.Stream] = true
-				scope.Streams = append(scope.Streams, r.Stream)
-			}
-			if r.Task != nil {
-				scope.Managed = append(scope.Managed, *r.Task)
-			}
-		}
-		if len(scope.Streams) == 0 {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := Action{Action: "list", Provider: name}
-			var tasks []providers.Task
-			x := e.executor(provs)
-			err := x.call(ctx, a, func(ctx context.Context) error {
-				var err error
-				tasks, err = prov.List(ctx, scope)
-				return err
-			})
+			tasks, err := e.observe(ctx, x, set, st, p, prov, now)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				errs[name] = err
-				return
+				errs[p.Metadata.Name] = err
+			} else if tasks != nil {
+				obs[p.Metadata.Name] = tasks
 			}
-			obs[name] = tasks
 		}()
 	}
 	wg.Wait()
 	return obs, errs
 }
 
-func (e *Engine) executor(provs map[string]providers.Provider) *Executor {
+func (e *Engine) executor(store Store, provs map[string]providers.Provider, gates map[string]*Gate) *Executor {
 	x := e.Exec
-	x.Store, x.Providers, x.Log, x.Now = e.Store, provs, e.Log, e.Now
+	x.Store, x.Providers, x.Log, x.Clock, x.Gates = store, provs, e.Log, e.Clock, gates
 	x.defaults()
 	return &x
 }
@@ -192,7 +238,7 @@ func (e *Engine) Plan(ctx context.Context, set *spec.Set, now time.Time) (*Plan,
 func (e *Engine) CheckStreams(ctx context.Context, set *spec.Set, p *Plan) {
 	e.defaults()
 	provs, _ := e.Providers(set)
-	x := e.executor(provs)
+	x := e.executor(e.Store, provs, nil)
 	type check struct {
 		sc     providers.StreamChecker
 		stream spec.Stream
@@ -231,7 +277,10 @@ func (e *Engine) CheckStreams(ctx context.Context, set *spec.Set, p *Plan) {
 	}
 }
 
-// Apply carries out p. A plan made against another state serial is refused.
+// Apply carries out p, a plan shown to a person (or saved) and confirmed:
+// a plan made against another state serial, or other documents, is
+// refused. Each provider's share of it goes through Reconcile on its own
+// goroutine, so one slow provider never holds up another's actions.
 func (e *Engine) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, error) {
 	e.defaults()
 	st, err := e.Store.Snapshot(ctx)
@@ -245,9 +294,82 @@ func (e *Engine) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, er
 	if p.Spec.Digest != "" && p.Spec.Digest != Digest(set) {
 		return nil, fmt.Errorf("the plan is stale: the documents changed since it was made; run plan again")
 	}
-	provs, _ := e.Providers(set)
-	return e.executor(provs).Apply(ctx, set, p)
+	// Records to forget belong to their provider's share.
+	forget := map[string][]string{}
+	for _, id := range p.Forget {
+		if r := st.Find(id); r != nil && set.Provider(r.Provider) != nil {
+			forget[r.Provider] = append(forget[r.Provider], id)
+		}
+	}
+	byProv := map[string]*Plan{}
+	share := func(name string) *Plan {
+		if byProv[name] == nil {
+			sp := *p
+			sp.Actions, sp.Forget = nil, forget[name]
+			byProv[name] = &sp
+		}
+		return byProv[name]
+	}
+	for _, a := range p.Actions {
+		sp := share(a.Provider)
+		sp.Actions = append(sp.Actions, a)
+	}
+	for _, pr := range set.Providers {
+		share(pr.Metadata.Name) // every provider: open recordings are re-asserted
+	}
+	res := &Result{Plan: p}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var errs error
+	for name, sp := range byProv {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := e.Reconcile(ctx, Request{Provider: name, At: p.At, Set: set, Plan: sp, Reassert: true})
+			// A one-shot apply has no requeue: it waits for what a provider
+			// asked to wait for (Huawei's restart gap), then carries out the
+			// deferred actions again, each still bounded by its piece.
+			for range maxDeferRounds {
+				if err != nil || r == nil || r.Deferred == 0 || e.Clock.Sleep(ctx, max(r.RetryAt.Sub(e.Clock.Now()), 0)) != nil {
+					break
+				}
+				keep := &Result{Plan: r.Plan}
+				again := &Plan{FormatVersion: FormatVersion, At: p.At}
+				for _, o := range r.Outcomes {
+					if o.Result == "deferred" {
+						again.Actions = append(again.Actions, o.Action)
+					} else {
+						keep.add(o)
+					}
+				}
+				keep.NotStarted = r.NotStarted
+				var r2 *Result
+				r2, err = e.Reconcile(ctx, Request{Provider: name, At: e.Clock.Now(), Set: set, Plan: again})
+				keep.merge(r2)
+				r = keep
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res.merge(r)
+			if err != nil {
+				errs = multierror.Append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	sort.SliceStable(res.Outcomes, func(i, j int) bool { return res.Outcomes[i].Action.Key < res.Outcomes[j].Action.Key })
+	if errs != nil {
+		return res, errs
+	}
+	// The reconcile time, for missed-window reports, also when nothing was to do.
+	if err := e.finish(ctx, e.Store, p.At); err != nil {
+		return res, err
+	}
+	return res, nil
 }
+
+// maxDeferRounds bounds how often one apply carries out deferred actions again.
+const maxDeferRounds = 10
 
 func orNone(s string) string {
 	if s == "" {
@@ -256,101 +378,11 @@ func orNone(s string) string {
 	return s
 }
 
-// Reassert re-issues the start of every open, active task of command
-// providers that cannot observe a recording (Reasserter), so a stream that
-// dropped and came back is recorded again. Restarts are logged as gaps.
-func (e *Engine) Reassert(ctx context.Context, set *spec.Set, now time.Time, skip map[string]bool) []Outcome {
-	e.defaults()
-	provs, _ := e.Providers(set)
-	x := e.executor(provs)
-	var outs []Outcome
-	st, err := e.Store.Snapshot(ctx)
-	if err != nil {
-		return []Outcome{{Result: "failed", Err: err}}
-	}
-	for _, r := range st.Live() {
-		ra, ok := provs[r.Provider].(providers.Reasserter)
-		if !ok || r.Phase != state.Active || r.Task == nil || skip[r.Key] || now.Before(r.Start) || !now.Before(r.End) {
-			continue
-		}
-		a := Action{Action: "reassert", Recording: r.Recording, Key: r.Key, Provider: r.Provider, Type: r.Type, Stream: r.Stream, Record: r.ID}
-		var t providers.Task
-		var restarted bool
-		err := x.call(ctx, a, func(ctx context.Context) error {
-			var err error
-			t, restarted, err = ra.Reassert(ctx, *r.Task)
-			return err
-		})
-		o := Outcome{Action: a, Task: &t, Err: err}
-		switch {
-		case providers.ClassOf(err) == providers.StreamOffline:
-			o.Result, o.Err = "waiting", nil
-		case err != nil:
-			o.Result = "failed"
-		case restarted:
-			o.Result = "restarted"
-		default:
-			o.Result = "recording"
-		}
-		if o.Result == "restarted" || o.Result == "waiting" {
-			id := r.ID
-			_ = e.Store.Update(ctx, func(tx *state.Tx) error {
-				if rr := tx.Get(id); rr != nil {
-					rr.Updated = e.Now()
-					if o.Result == "waiting" {
-						rr.Reason = "stream dropped: waiting for it to be pushed again"
-					} else {
-						tt := t
-						rr.Task, rr.Reason = &tt, "restarted after the stream dropped"
-					}
-					tx.Put(rr)
-				}
-				return nil
-			})
-			e.Log.Warn("stream dropped mid-window: the recording had ended; the gap is not recorded", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "stream", r.Stream.String(), "result", o.Result)
-		} else if o.Result == "failed" {
-			e.Log.Error("reassert failed", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "error", err.Error())
-		}
-		outs = append(outs, o)
-	}
-	return outs
-}
-
-// Reconcile plans and applies at now, then re-asserts open recordings of
-// command providers. It records the reconcile time for missed-window reports.
-func (e *Engine) Reconcile(ctx context.Context, set *spec.Set, now time.Time) (*Plan, *Result, error) {
-	p, err := e.Plan(ctx, set, now)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := e.Apply(ctx, set, p)
-	if err != nil {
-		return p, res, err
-	}
-	e.Finish(ctx, set, now, res)
-	return p, res, nil
-}
-
-// Finish follows an apply at now: it re-asserts open recordings of command
-// providers (skipping those just created), records the reconcile time and
-// prunes old history.
-func (e *Engine) Finish(ctx context.Context, set *spec.Set, now time.Time, res *Result) {
-	skip := map[string]bool{}
-	for _, o := range res.Outcomes {
-		if o.Action.Action == Create || o.Action.Action == Adopt {
-			skip[o.Action.Key] = true
-		}
-	}
-	for _, o := range e.Reassert(ctx, set, e.Now(), skip) {
-		if o.Result == "failed" {
-			res.add(o)
-		} else {
-			res.Outcomes = append(res.Outcomes, o)
-		}
-	}
-	cut := now.Add(-7 * 24 * time.Hour)
-	_ = e.Store.Update(ctx, func(tx *state.Tx) error {
-		tx.SetLastReconcile(now)
+// finish records the reconcile time at and prunes old history.
+func (e *Engine) finish(ctx context.Context, store Store, at time.Time) error {
+	cut := at.Add(-7 * 24 * time.Hour)
+	return store.Update(ctx, func(tx *state.Tx) error {
+		tx.SetLastReconcile(at)
 		tx.Prune(cut)
 		return nil
 	})

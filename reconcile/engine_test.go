@@ -4,20 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile/state"
+	"github.com/recordctl/recordctl/reconcile/state/statetest"
 	"github.com/recordctl/recordctl/spec"
 )
 
 // world is a test harness: documents, fake providers on a shared clock, and a real state store.
 type world struct {
 	t     *testing.T
-	now   time.Time
+	clk   clocktest.Sim
 	set   *spec.Set
 	sched *fake // provider "sched" (type fakesched)
 	cmd   *fake // provider "cmd" (type fakecmd)
@@ -40,8 +43,8 @@ var (
 )
 
 func newWorld(t *testing.T, now string) *world {
-	w := &world{t: t, now: ts(now), path: filepath.Join(t.TempDir(), "state")}
-	clock := func() time.Time { return w.now }
+	w := &world{t: t, clk: clocktest.NewSim(ts(now)), path: filepath.Join(t.TempDir(), "state")}
+	clock := w.clk.Now
 	w.sched, w.cmd = newFake(true, clock), newFake(false, clock)
 	w.set = &spec.Set{Providers: []*spec.Provider{
 		{Metadata: spec.Metadata{Name: "cmd"}, Spec: spec.ProviderSpec{Type: "fakecmd"}},
@@ -62,7 +65,7 @@ func (w *world) open() {
 	}
 	w.store = st
 	w.t.Cleanup(func() { st.Close() })
-	w.eng = &Engine{Store: st, Now: func() time.Time { return w.now },
+	w.eng = &Engine{Store: st, Clock: w.clk,
 		Caps: func(typ string) providers.Capabilities {
 			if typ == "fakesched" {
 				return schedCaps
@@ -75,7 +78,6 @@ func (w *world) open() {
 			}
 			return w.cmd, nil
 		},
-		Exec: Executor{Sleep: func(context.Context, time.Duration) error { return nil }},
 	}
 }
 
@@ -90,7 +92,7 @@ func (w *world) rec(name, prov string, s spec.Stream, cron string, d time.Durati
 
 func (w *world) plan() *Plan {
 	w.t.Helper()
-	p, err := w.eng.Plan(context.Background(), w.set, w.now)
+	p, err := w.eng.Plan(context.Background(), w.set, w.clk.Now())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -99,7 +101,8 @@ func (w *world) plan() *Plan {
 
 func (w *world) apply() (*Plan, *Result) {
 	w.t.Helper()
-	p, res, err := w.eng.Reconcile(context.Background(), w.set, w.now)
+	p := w.plan()
+	res, err := w.eng.Apply(context.Background(), w.set, p)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -140,45 +143,52 @@ func TestApplyThenPlanConverges(t *testing.T) {
 	}
 }
 
-func TestCrashBetweenCallAndStateWriteAdoptsInsteadOfDuplicating(t *testing.T) {
+// A crash at any state write of an apply (before the write lands, or
+// after it landed but before the caller heard) is recovered on restart by
+// adopting, never by a second task. The loop covers every write n.
+func TestCrashAtEveryWriteAdoptsInsteadOfDuplicating(t *testing.T) {
 	for _, prov := range []string{"sched", "cmd"} {
-		t.Run(prov, func(t *testing.T) {
-			w := newWorld(t, "2026-11-21T10:30:00Z")
-			w.rec("news", prov, newsStream, "0 10 21 11 *", time.Hour)
-			w.eng.Exec.CrashAfterCall = func(Action) bool { return true }
-			p, err := w.eng.Plan(context.Background(), w.set, w.now)
-			if err != nil {
-				t.Fatal(err)
+		for _, mode := range []statetest.Mode{statetest.BeforeWrite, statetest.AfterWrite} {
+			for n := 1; ; n++ {
+				w := newWorld(t, "2026-11-21T10:30:00Z")
+				w.rec("news", prov, newsStream, "0 10 21 11 *", time.Hour)
+				w.rec("sport", prov, sportStream, "0 10 21 11 *", time.Hour)
+				faulty := statetest.FailAt(w.store, n, mode)
+				w.eng.Store = faulty
+				p := w.plan()
+				_, err := w.eng.Apply(context.Background(), w.set, p)
+				if !faulty.Crashed() {
+					if err != nil {
+						t.Fatalf("%s %s n=%d: apply without a crash failed: %v", prov, mode, n, err)
+					}
+					if n == 1 {
+						t.Fatalf("%s: the apply made no state write", prov)
+					}
+					break // every write point is covered
+				}
+				if !state.IsFenced(err) {
+					t.Fatalf("%s %s n=%d: the crash must abort the apply with the store's refusal, got %v", prov, mode, n, err)
+				}
+				w.open() // restart on the same state file
+				w.clk.Step(10 * time.Second)
+				p2, res := w.apply()
+				if res.Err != nil {
+					t.Fatalf("%s %s n=%d: %v", prov, mode, n, res.Err)
+				}
+				fk := w.sched
+				if prov == "cmd" {
+					fk = w.cmd
+				}
+				for _, s := range []spec.Stream{newsStream, sportStream} {
+					if got := len(fk.live(s)); got != 1 {
+						t.Fatalf("%s %s n=%d: after restart %s has %d tasks, want exactly 1 (plan: %s)", prov, mode, n, s.Name, got, kinds(p2))
+					}
+				}
+				if got := w.plan(); got.HasChanges() {
+					t.Fatalf("%s %s n=%d: not converged after recovery: %s", prov, mode, n, kinds(got))
+				}
 			}
-			if _, err := w.eng.Apply(context.Background(), w.set, p); err != ErrCrashed {
-				t.Fatalf("want simulated crash, got %v", err)
-			}
-			st, _ := state.Read(w.path)
-			if len(st.Records) != 1 || st.Records[0].Phase != state.Pending || st.Records[0].Task != nil {
-				t.Fatalf("after the crash the state should hold one pending intent: %+v", st.Records)
-			}
-			w.open() // restart
-			w.now = w.now.Add(10 * time.Second)
-			p2, res := w.apply()
-			fk := w.sched
-			if prov == "cmd" {
-				fk = w.cmd
-			}
-			if n := len(fk.live(newsStream)); n != 1 {
-				t.Fatalf("after restart the stream has %d tasks, want exactly 1 (plan: %s)", n, kinds(p2))
-			}
-			if res.Err != nil {
-				t.Fatal(res.Err)
-			}
-			if got := w.plan(); got.HasChanges() {
-				t.Fatalf("not converged after recovery: %s", kinds(got))
-			}
-			st, _ = state.Read(w.path)
-			live := st.Live()
-			if len(live) != 1 || live[0].Task == nil {
-				t.Fatalf("state after recovery: %+v", live)
-			}
-		})
+		}
 	}
 }
 
@@ -289,11 +299,11 @@ func TestLongWindowsAreChained(t *testing.T) {
 	if res.Err != nil || kinds(p) != "create marathon@2026-11-21T12:00:00Z; create marathon@2026-11-21T12:00:00Z#1" {
 		t.Fatalf("a window entering the desired set is scheduled whole: %s %v", kinds(p), res.Err)
 	}
-	w.now = ts("2026-11-22T11:00:00Z")
+	w.clk.Set(ts("2026-11-22T11:00:00Z"))
 	if p, res = w.apply(); res.Err != nil || p.HasChanges() {
 		t.Fatalf("nothing left to do: %s %v", kinds(p), res.Err)
 	}
-	w.now = ts("2026-11-22T13:00:00Z")
+	w.clk.Set(ts("2026-11-22T13:00:00Z"))
 	live := w.sched.live(newsStream)
 	if len(live) != 1 || !live[0].Start.Equal(ts("2026-11-22T12:00:00Z")) || !live[0].End.Equal(ts("2026-11-22T18:00:00Z")) {
 		t.Fatalf("chained pieces: %+v", live)
@@ -323,7 +333,7 @@ func TestCommandProviderLifecycle(t *testing.T) {
 		t.Fatalf("command providers cannot schedule ahead: %s", kinds(p))
 	}
 	// Window opens, stream not pushed yet: waiting, then recorded once pushed.
-	w.now = ts("2026-11-21T10:00:00Z")
+	w.clk.Set(ts("2026-11-21T10:00:00Z"))
 	w.cmd.offline[radio] = true
 	_, res := w.apply()
 	if res.Waiting != 1 || res.Err != nil {
@@ -334,13 +344,13 @@ func TestCommandProviderLifecycle(t *testing.T) {
 		t.Fatalf("waiting plan: %s", kinds(p))
 	}
 	delete(w.cmd.offline, radio)
-	w.now = w.now.Add(20 * time.Second)
+	w.clk.Step(20 * time.Second)
 	if _, res = w.apply(); res.Created != 1 {
 		t.Fatalf("stream online: %+v", res)
 	}
 	// The stream drops mid-window: the next reconcile re-asserts and restarts it.
 	w.cmd.dropStream(radio)
-	w.now = w.now.Add(time.Minute)
+	w.clk.Step(time.Minute)
 	_, res = w.apply()
 	restarted := false
 	for _, o := range res.Outcomes {
@@ -350,7 +360,7 @@ func TestCommandProviderLifecycle(t *testing.T) {
 		t.Fatalf("dropped stream was not restarted: %+v", res.Outcomes)
 	}
 	// Window closes: stop, with the finalize-delay note.
-	w.now = ts("2026-11-21T11:00:00Z")
+	w.clk.Set(ts("2026-11-21T11:00:00Z"))
 	p = w.plan()
 	if len(p.Actions) != 1 || p.Actions[0].Action != Stop || p.Actions[0].Reason != "window closed" || !strings.Contains(p.Actions[0].Note, "3m0s") {
 		t.Fatalf("close plan: %+v", p.Actions)
@@ -371,7 +381,7 @@ func TestDriftRecreatesAStoppedTaskWhileItsWindowIsOpen(t *testing.T) {
 	for _, tk := range w.sched.live(sportStream) {
 		w.sched.Stop(context.Background(), tk) // stopped by hand in the console
 	}
-	w.now = w.now.Add(time.Minute)
+	w.clk.Step(time.Minute)
 	p := w.plan()
 	if len(p.Actions) != 1 || p.Actions[0].Action != Create || !strings.HasPrefix(p.Actions[0].Reason, "drift") || p.Actions[0].Found == nil {
 		t.Fatalf("drift plan: %s", kinds(p))
@@ -414,7 +424,7 @@ func TestMissedWindowsAreReported(t *testing.T) {
 	w := newWorld(t, "2026-11-21T08:00:00Z")
 	w.rec("radio", "cmd", spec.Stream{Domain: "d", App: "a", Name: "radio"}, "0 10 * * *", time.Hour)
 	w.apply()
-	w.now = ts("2026-11-21T12:00:00Z") // recordctl was down 08:00-12:00
+	w.clk.Set(ts("2026-11-21T12:00:00Z")) // recordctl was down 08:00-12:00
 	p := w.plan()
 	if len(p.Missed) != 1 || p.Missed[0].Window != "radio@2026-11-21T10:00:00Z" {
 		t.Fatalf("missed: %+v", p.Missed)
@@ -436,13 +446,12 @@ func TestLateCreateIsReported(t *testing.T) {
 }
 
 func TestRenderings(t *testing.T) {
-	w := newWorld(t, "2026-11-21T10:30:00Z")
+	w := newWorld(t, "2026-11-20T10:30:00Z")
 	r := w.rec("evening-news", "sched", newsStream, "0 19 * * MON-FRI", 90*time.Minute)
 	sha, _ := time.LoadLocation("Asia/Shanghai")
 	r.Spec.Schedule.Location = sha
 	w.set.Providers[1].Metadata.Name = "tencent-gz"
 	r.Spec.Provider = "tencent-gz"
-	w.now = ts("2026-11-20T10:30:00Z")
 	p := w.plan()
 	var txt, md, js bytes.Buffer
 	WriteText(&txt, p)
@@ -494,5 +503,67 @@ func TestStreamChangeReplacesTheTask(t *testing.T) {
 				t.Fatalf("not converged: %s", kinds(got))
 			}
 		})
+	}
+}
+
+// A create that keeps failing with retryable errors is retried only while
+// its window is open: no call is made at or after the window's end, and it
+// ends as missed, with its reason, instead of failing after the window.
+func TestCreateRetriesEndWithTheWindowAsMissed(t *testing.T) {
+	for _, prov := range []string{"cmd", "sched"} {
+		t.Run(prov, func(t *testing.T) {
+			w := newWorld(t, "2026-11-21T10:59:58Z") // the window closes in 2 s
+			w.rec("news", prov, newsStream, "0 10 21 11 *", time.Hour)
+			fk := map[string]*fake{"cmd": w.cmd, "sched": w.sched}[prov]
+			retry := &providers.Error{Class: providers.Retryable, Provider: "fake", Code: "InternalError"}
+			for range 50 {
+				fk.failNext = append(fk.failNext, retry)
+			}
+			end := ts("2026-11-21T11:00:00Z")
+			_, res := w.apply()
+			if res.Missed != 1 || res.Created != 0 || res.Failed != 0 {
+				t.Fatalf("result %+v, want the create missed", res)
+			}
+			if o := res.Outcomes[0]; o.Result != "missed" || !strings.Contains(o.Err.Error(), "window closed") || !strings.Contains(o.Err.Error(), "InternalError") {
+				t.Fatalf("outcome %s: %v", o.Result, o.Err)
+			}
+			if len(fk.createAt) < 2 {
+				t.Fatalf("%d create calls: the retryable error was not retried", len(fk.createAt))
+			}
+			for _, at := range fk.createAt {
+				if !at.Before(end) {
+					t.Fatalf("a create was sent at %s, at or after the window's end", at.Format(time.RFC3339Nano))
+				}
+			}
+			if !strings.Contains(res.Summary(), "1 missed") {
+				t.Fatal(res.Summary())
+			}
+		})
+	}
+}
+
+// A write the store refuses (state.ErrFenced: the lease or lock is lost)
+// aborts the whole apply: an intent that cannot be written is a call that
+// is not made, and no action starts after it.
+func TestFencedWriteAbortsTheApply(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		w := newWorld(t, "2026-11-21T10:30:00Z")
+		for i := range 6 {
+			w.rec(fmt.Sprintf("r%d", i), "cmd", spec.Stream{Domain: "d", App: "a", Name: fmt.Sprintf("s%d", i)}, "0 10 21 11 *", time.Hour)
+		}
+		faulty := statetest.FailAt(w.store, n, statetest.BeforeWrite)
+		w.eng.Store = faulty
+		p := w.plan()
+		res, err := w.eng.Apply(context.Background(), w.set, p)
+		if !state.IsFenced(err) {
+			t.Fatalf("n=%d: apply = %v, want the store's refusal", n, err)
+		}
+		// Writes 1..n-1 landed; each create call needs its intent written first.
+		if calls := len(w.cmd.createAt); calls > n-1 {
+			t.Fatalf("n=%d: %d create calls after %d intents could be written", n, calls, n-1)
+		}
+		if res.Created+res.Failed+res.NotStarted == 0 {
+			t.Fatalf("n=%d: the result accounts for no action: %+v", n, res)
+		}
 	}
 }

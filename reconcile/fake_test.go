@@ -26,6 +26,7 @@ type fake struct {
 	offline  map[spec.Stream]bool
 	failNext []error // errors returned by the next calls (any op but List)
 	calls    map[string]int
+	createAt []time.Time // the clock at every Create call
 }
 
 type fakeTask struct {
@@ -114,6 +115,7 @@ func perm(code, msg string) error {
 func (f *fake) Create(ctx context.Context, req providers.CreateRequest) (providers.Task, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.createAt = append(f.createAt, f.now())
 	if err := f.popFail("create"); err != nil {
 		return providers.Task{}, err
 	}

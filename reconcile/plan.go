@@ -141,6 +141,9 @@ type Input struct {
 	Caps       CapsFunc
 	Now        time.Time
 	Lookahead  time.Duration
+	// Since is when these providers were last reconciled, for
+	// missed-window reports (zero: the state's LastReconcile).
+	Since time.Time
 }
 
 // lateAfter is how late a create may be before the plan calls it late.
@@ -192,7 +195,7 @@ func NewPlan(in Input) *Plan {
 		pl := providerPlanner{plan: p, in: in, recs: recs, prov: pr, caps: in.Caps(pr.Spec.Type)}
 		pl.run(byProv[name], recsByProv[name], in.Observed[name])
 	}
-	p.Missed = missed(in.Set, st, in.Now)
+	p.Missed = missed(in.Set, st, in.Since, in.Now)
 	p.Pending = pendingOf(pending)
 	for _, w := range in.Set.Warnings {
 		p.Warnings = append(p.Warnings, w.Error())
@@ -539,9 +542,13 @@ func (pl *providerPlanner) checkRestartGap(desired []*Piece, recs []*state.Recor
 	if gap <= 0 {
 		return
 	}
+	byStream := map[spec.Stream][]*state.Record{}
+	for _, r := range recs {
+		byStream[r.Stream] = append(byStream[r.Stream], r)
+	}
 	for _, d := range desired {
-		for _, r := range recs {
-			if r.Stream != d.Stream || r.Recording == d.Recording.Metadata.Name {
+		for _, r := range byStream[d.Stream] {
+			if r.Recording == d.Recording.Metadata.Name {
 				continue
 			}
 			if g := d.Start.Sub(r.End); g >= 0 && g <= gap {
@@ -553,8 +560,11 @@ func (pl *providerPlanner) checkRestartGap(desired []*Piece, recs []*state.Recor
 }
 
 // missed lists windows that closed while recordctl was not running.
-func missed(set *spec.Set, st *state.State, now time.Time) []Missed {
+func missed(set *spec.Set, st *state.State, since, now time.Time) []Missed {
 	last := st.LastReconcile
+	if !since.IsZero() {
+		last = since
+	}
 	if last.IsZero() || !now.After(last) {
 		return nil
 	}

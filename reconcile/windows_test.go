@@ -31,7 +31,7 @@ func randomRecording(r *rand.Rand, w *world, i int) *spec.Recording {
 	sc.Location, sc.Timezone = loc, loc.String()
 	sc.Padding = spec.Padding{Before: pads[r.IntN(len(pads))], After: pads[r.IntN(len(pads))]}
 	if r.IntN(2) == 0 {
-		day := w.now.Truncate(24*time.Hour).AddDate(0, 0, r.IntN(5))
+		day := w.clk.Now().Truncate(24*time.Hour).AddDate(0, 0, r.IntN(5))
 		sc.Exclude = append(sc.Exclude, spec.Exclusion{From: day, To: day.AddDate(0, 0, r.IntN(2))})
 	}
 	if r.IntN(4) == 0 {
@@ -62,7 +62,7 @@ func TestWindowsAreStableAcrossPlans(t *testing.T) {
 		check := func(p *Plan, step int) {
 			for _, a := range p.Actions {
 				if a.Reason == "schedule changed" {
-					t.Fatalf("seed %d iter %d step %d at %s: %s %s because the schedule changed (recordings %v)", seed, iter, step, w.now, a.Action, a.Key, names)
+					t.Fatalf("seed %d iter %d step %d at %s: %s %s because the schedule changed (recordings %v)", seed, iter, step, w.clk.Now(), a.Action, a.Key, names)
 				}
 				if a.Action != Create && a.Action != Adopt || a.Window.Start.IsZero() {
 					continue
@@ -72,7 +72,7 @@ func TestWindowsAreStableAcrossPlans(t *testing.T) {
 					id = id[:i]
 				}
 				if prev, ok := seen[id]; ok && prev != a.Window {
-					t.Fatalf("seed %d iter %d step %d at %s: window %s was %s..%s, now %s..%s (recordings %v)", seed, iter, step, w.now, id,
+					t.Fatalf("seed %d iter %d step %d at %s: window %s was %s..%s, now %s..%s (recordings %v)", seed, iter, step, w.clk.Now(), id,
 						prev.Start, prev.End, a.Window.Start, a.Window.End, names)
 				}
 				seen[id] = a.Window
@@ -88,7 +88,7 @@ func TestWindowsAreStableAcrossPlans(t *testing.T) {
 			// A plan right after the apply, with any lookahead, has nothing to stop.
 			w.eng.Lookahead = lookaheads[r.IntN(len(lookaheads))]
 			check(w.plan(), step)
-			w.now = w.now.Add(time.Duration(r.Int64N(int64(6 * time.Hour)))).Truncate(time.Second)
+			w.clk.Set(w.clk.Now().Add(time.Duration(r.Int64N(int64(6 * time.Hour)))).Truncate(time.Second))
 		}
 	}
 }
@@ -147,11 +147,11 @@ func TestLongWindowsScheduledWhole(t *testing.T) {
 		t.Fatalf("text plan:\n%s", buf.String())
 	}
 	// Before the last piece is in reach nothing changes; once it is, it is created.
-	w.now = ts("2026-11-21T11:00:00Z")
+	w.clk.Set(ts("2026-11-21T11:00:00Z"))
 	if p, _ := w.apply(); p.HasChanges() || len(p.Pending) != 1 {
 		t.Fatalf("not yet in reach: %s, %d pending", kinds(p), len(p.Pending))
 	}
-	w.now = ts("2026-11-21T11:00:01Z")
+	w.clk.Set(ts("2026-11-21T11:00:01Z"))
 	p, res = w.apply()
 	if res.Err != nil || kinds(p) != "create expo@2026-11-21T11:00:00Z#6" || len(p.Pending) != 0 {
 		t.Fatalf("in reach: %s %v", kinds(p), res.Err)
@@ -177,7 +177,7 @@ func TestShorterLookaheadRemovesNothing(t *testing.T) {
 			t.Fatalf("lookahead %s after a 24h apply: %s", la, kinds(p))
 		}
 	}
-	w.now = ts("2026-11-21T13:00:00Z")
+	w.clk.Set(ts("2026-11-21T13:00:00Z"))
 	w.eng.Lookahead = 10 * time.Minute
 	if p, res := w.apply(); p.Summary.Stop+p.Summary.Delete != 0 || res.Err != nil {
 		t.Fatalf("later, lookahead 10m: %s %v", kinds(p), res.Err)

@@ -80,7 +80,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 				return &exitError{code: 1, err: err}
 			}
 			defer e.close()
-			now := time.Now()
+			now := e.eng.Now()
 			p := saved
 			ticker := time.NewTicker(progressInterval)
 			defer ticker.Stop()
@@ -110,7 +110,10 @@ func newApplyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if !p.HasChanges() && len(p.Forget) == 0 {
-				e.eng.Finish(ctx, set, now, &reconcile.Result{})
+				// Nothing to change: Apply only re-asserts open recordings and records the reconcile time.
+				if _, err := e.eng.Apply(ctx, set, p); err != nil {
+					return &exitError{code: 1, err: err}
+				}
 				return planErrors(p)
 			}
 			if !auto {
@@ -134,7 +137,6 @@ func newApplyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
-			e.eng.Finish(ctx, set, now, res)
 			if res.Err != nil {
 				for _, fe := range flatten(res.Err) {
 					fmt.Fprintln(g.stderr, "Error:", fe)

@@ -2,8 +2,6 @@ package emulate_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -227,27 +225,15 @@ func TestAgoraRecorderExitIsRestarted(t *testing.T) {
 	}
 }
 
-// A crash after start answered and before the sid reached the state: the
-// next apply must not leave two recorders in the channel.
-func TestAgoraCrashAfterStartLeavesOneRecorder(t *testing.T) {
-	w := agoraWorld(t)
-	w.eng.Exec.CrashAfterCall = func(a reconcile.Action) bool { return a.Action == reconcile.Create }
-	set := w.load()
-	p, err := w.eng.Plan(context.Background(), set, w.clk.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.eng.Apply(context.Background(), set, p); !errors.Is(err, reconcile.ErrCrashed) {
-		t.Fatalf("want the simulated crash, got %v", err)
-	}
-	w.open()
-	w.clk.Add(10 * time.Second)
-	p, res := w.reconcile()
-	live := liveAgora(w.agora(), agoraChannel)
-	if len(live) != 1 {
-		t.Fatalf("after the crash and a new apply (plan %s, %s): %d recorders in the channel: %+v",
-			actions(p), outcomes(res), len(live), live)
-	}
+// A crash at any state write of an apply (after a start was answered and
+// before its sid reached the state included): the next apply must not
+// leave two recorders in the channel.
+func TestAgoraCrashAtEveryWriteLeavesOneRecorder(t *testing.T) {
+	crashAtEveryWrite(t, agoraWorld, func(w *world, at string) {
+		if live := liveAgora(w.agora(), agoraChannel); len(live) != 1 {
+			t.Fatalf("%s: %d recorders in the channel: %+v", at, len(live), live)
+		}
+	})
 }
 
 // No secret value (customer id/secret, token, storage keys) appears in

@@ -218,7 +218,14 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 		t.Fatalf("an uninterrupted apply already gets it wrong: %v", bad)
 	}
 	applying := max(full-firstIntent, time.Millisecond)
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("RECORDCTL_TEST_SEED"); v != "" {
+		if _, err := fmt.Sscan(v, &seed); err != nil {
+			t.Fatalf("RECORDCTL_TEST_SEED=%q: %v", v, err)
+		}
+	}
+	t.Logf("seed %d (rerun with RECORDCTL_TEST_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
 	const iterations = 10
 	midApply := 0 // kills that landed after the first state write and before the apply finished
 	for i := 0; i < iterations; i++ {
@@ -240,9 +247,14 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 			time.Sleep(d)
 			when = fmt.Sprintf("%s after start", d)
 		} else {
+			// Kill points spread over the calibrated span between the
+			// first intent and the end (k/(n+1) of it, jittered by the
+			// seed), so kills land mid-apply by construction, not by luck.
 			waitForState(statePath, full+time.Second)
-			d := time.Duration(rng.Int64N(int64(applying) + 1))
-			time.Sleep(d)
+			k := int64(i/2 + 1)
+			slot := int64(applying) / (iterations/2 + 1)
+			d := time.Duration(k*slot + rng.Int64N(slot/2+1) - slot/4)
+			time.Sleep(max(d, 0))
 			when = fmt.Sprintf("%s after the first intent", d)
 		}
 		_ = cmd.Process.Signal(syscall.SIGKILL)
@@ -263,9 +275,9 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 				when, firstIntent, full, bad, killed, out.String())
 		}
 	}
-	t.Logf("%d of %d kills landed mid-apply (first intent at ~%s, end at ~%s)", midApply, iterations, firstIntent, full)
+	t.Logf("seed %d: %d of %d kills landed mid-apply (first intent at ~%s, end at ~%s)", seed, midApply, iterations, firstIntent, full)
 	if midApply == 0 {
-		t.Error("no kill landed between the first state write and the end of the apply: the test proved nothing")
+		t.Errorf("seed %d: no kill landed between the first state write and the end of the apply: the test proved nothing", seed)
 	}
 }
 

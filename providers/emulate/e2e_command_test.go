@@ -357,7 +357,7 @@ spec:
 	for i := 0; i < b.N; i++ {
 		w.clk.Set(open)
 		t0 := time.Now()
-		if _, res, err := w.eng.Reconcile(ctx, set, open); err != nil || res.Created != 1 {
+		if res, err := w.eng.Reconcile(ctx, reconcile.Request{Provider: name, At: open, Set: set}); err != nil || res.Created != 1 {
 			b.Fatalf("window %s: %v %v", open, err, res)
 		}
 		at, ok := tap.take()
@@ -366,7 +366,7 @@ spec:
 		}
 		lags = append(lags, at.Sub(t0))
 		w.clk.Set(open.Add(30 * time.Minute))
-		if _, res, err := w.eng.Reconcile(ctx, set, w.clk.Now()); err != nil || res.Stopped != 1 {
+		if res, err := w.eng.Reconcile(ctx, reconcile.Request{Provider: name, At: w.clk.Now(), Set: set}); err != nil || res.Stopped != 1 {
 			b.Fatalf("window end: %v %v", err, res)
 		}
 		open = open.Add(time.Hour)

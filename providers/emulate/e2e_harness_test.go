@@ -77,18 +77,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// clock is the one settable clock shared by the emulators, the provider
-// clients and the engine, so no test waits in real time for a window.
-type clock struct{ *clocktest.Fake }
+// clock is the one clock shared by the emulators, the provider clients and
+// the engine, so no test waits in real time for a window: a simulated
+// clock on which the engine's backoffs pass at once (clocktest.Sim).
+type clock struct{ clocktest.Sim }
 
-// Set moves the clock to t, which must not be in its past.
-func (c *clock) Set(t time.Time) {
-	if t.Before(c.Now()) {
-		panic("e2e clock set backwards to " + t.String())
-	}
-	c.Fake.Set(t)
-}
-
+// Add moves the clock d ahead.
 func (c *clock) Add(d time.Duration) { c.Step(d) }
 
 // instant is the providers' view of the clock: their waits (backoffs
@@ -144,7 +138,13 @@ func ts(s string) time.Time {
 
 func newWorld(t testing.TB, now string) *world {
 	t.Helper()
-	w := &world{t: t, clk: &clock{clocktest.New(ts(now))}, faults: emu.NewFaults(1), log: &syncBuf{},
+	return newWorldFaults(t, now, emu.NewFaults(1))
+}
+
+// newWorldFaults is newWorld with the emulators' fault injector given (seeded).
+func newWorldFaults(t testing.TB, now string, faults *emu.Faults) *world {
+	t.Helper()
+	w := &world{t: t, clk: &clock{clocktest.NewSim(ts(now))}, faults: faults, log: &syncBuf{},
 		dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state")}
 	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{Now: w.clk.Now, Faults: w.faults})
 	if err != nil {
@@ -155,7 +155,7 @@ func newWorld(t testing.TB, now string) *world {
 	// Most tests are about behaviour, not about the documented request rates:
 	// lift Tencent's 20/s so that paging DescribeRecordTask never throttles.
 	w.tencent().SetRateLimit(0)
-	w.exec = reconcile.Executor{Sleep: noSleep, RetryBudget: 3 * time.Second, CallTimeout: 5 * time.Second}
+	w.exec = reconcile.Executor{RetryBudget: 3 * time.Second, CallTimeout: 5 * time.Second}
 	w.write("providers.yaml", w.providerDocs(200))
 	w.open()
 	return w
@@ -276,7 +276,7 @@ func (w *world) open() {
 	}
 	w.store = st
 	w.t.Cleanup(func() { st.Close() })
-	w.eng = &reconcile.Engine{Store: st, Now: w.clk.Now,
+	w.eng = &reconcile.Engine{Store: st, Clock: w.clk,
 		Log:     slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Options: providers.Options{Clock: instant{w.clk.Fake}, UserAgent: "recordctl/e2e"},
 		Exec:    w.exec,
@@ -294,12 +294,18 @@ func (w *world) plan() *reconcile.Plan {
 }
 
 // reconcile plans, applies and re-asserts at the clock's now, as one
-// `recordctl apply --auto-approve` (or one daemon tick) does.
+// `recordctl apply --auto-approve` does: Engine.Plan, then Engine.Apply,
+// which sends each provider's share through Engine.Reconcile.
 func (w *world) reconcile() (*reconcile.Plan, *reconcile.Result) {
 	w.t.Helper()
-	p, res, err := w.eng.Reconcile(context.Background(), w.load(), w.clk.Now())
+	set := w.load()
+	p, err := w.eng.Plan(context.Background(), set, w.clk.Now())
 	if err != nil {
-		w.t.Fatalf("reconcile at %s: %v", w.clk.Now().Format(time.RFC3339), err)
+		w.t.Fatalf("plan at %s: %v", w.clk.Now().Format(time.RFC3339), err)
+	}
+	res, err := w.eng.Apply(context.Background(), set, p)
+	if err != nil {
+		w.t.Fatalf("apply at %s: %v", w.clk.Now().Format(time.RFC3339), err)
 	}
 	return p, res
 }

@@ -2,8 +2,6 @@ package emulate_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"sort"
 	"strings"
 	"testing"
@@ -208,43 +206,29 @@ func TestTencentLongWindowBecomesChainedTasks(t *testing.T) {
 	}
 }
 
-// A crash after CreateRecordTask succeeded and before the result reached
-// the state: the next apply (a new process) adopts the task, no duplicate.
-func TestTencentCrashAfterCreateIsAdoptedNotDuplicated(t *testing.T) {
-	w := newWorld(t, "2026-11-21T10:30:00Z")
-	tencentBaseline(w)
-	w.eng.Exec.CrashAfterCall = func(a reconcile.Action) bool { return a.Action == reconcile.Create }
-	set := w.load()
-	p, err := w.eng.Plan(context.Background(), set, w.clk.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.eng.Apply(context.Background(), set, p); !errors.Is(err, reconcile.ErrCrashed) {
-		t.Fatalf("want the simulated crash, got %v", err)
-	}
-	created := w.tencent().Calls()["CreateRecordTask"]
-	if created == 0 {
-		t.Fatal("the crash came before any CreateRecordTask")
-	}
-	w.open() // a new process on the same state, without the crash hook
-	w.clk.Add(10 * time.Second)
-	p, res := w.mustReconcile()
-	if res.Adopted != created {
-		t.Errorf("recovery adopted %d tasks, want the %d created before the crash (plan %s)", res.Adopted, created, actions(p))
-	}
-	perWindow := map[string]int{}
-	for _, tk := range liveTencent(w.tencent()) {
-		perWindow[tk.Stream.Name+" "+tk.EndTime.Format(time.RFC3339)]++
-	}
-	if len(perWindow) != 4 {
-		t.Errorf("windows with a task: %v, want 4", perWindow)
-	}
-	for k, n := range perWindow {
-		if n != 1 {
-			t.Errorf("window %s has %d tasks", k, n)
+// A crash at any state write of an apply (after CreateRecordTask
+// succeeded and before the result reached the state included): the next
+// apply (a new process) adopts the task, no duplicate.
+func TestTencentCrashAtEveryWriteIsAdoptedNotDuplicated(t *testing.T) {
+	t.Parallel() // slow (many worlds, timeouts): overlap with the rest
+	crashAtEveryWrite(t, func(t *testing.T) *world {
+		w := newWorld(t, "2026-11-21T10:30:00Z")
+		tencentBaseline(w)
+		return w
+	}, func(w *world, at string) {
+		perWindow := map[string]int{}
+		for _, tk := range liveTencent(w.tencent()) {
+			perWindow[tk.Stream.Name+" "+tk.EndTime.Format(time.RFC3339)]++
 		}
-	}
-	w.assertConverged("after recovery")
+		if len(perWindow) != 4 {
+			w.t.Errorf("%s: windows with a task: %v, want 4", at, perWindow)
+		}
+		for k, n := range perWindow {
+			if n != 1 {
+				w.t.Errorf("%s: window %s has %d tasks", at, k, n)
+			}
+		}
+	})
 }
 
 // With 30% injected InternalErrors, bursts of throttling and the
@@ -349,13 +333,12 @@ func TestTencentCreateRightAfterPushIsRetried(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
 	w.write("tencent.yaml", recDoc("sport", "tc", tcStreamYAML("sport"), "", win("2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z")))
 	w.tencent().Push(tcStream("sport"))
-	// Backoffs pass on the emulator clock; the budget (wall clock) must
-	// outlast the few attempts the 3 s take.
-	w.eng.Exec.Sleep = func(ctx context.Context, d time.Duration) error { w.clk.Add(d); return ctx.Err() }
+	// Backoffs pass on the shared simulated clock; the budget must outlast
+	// the few attempts the 3 s take.
 	w.eng.Exec.RetryBudget = time.Minute
 	_, res := w.mustReconcile()
 	if res.Created != 1 {
-		t.Fatalf("created %d, want 1", res.Created)
+		t.Fatalf("created %d, want 1: %+v", res.Created, res.Outcomes)
 	}
 	if n := w.tencent().Calls()["CreateRecordTask"]; n < 2 {
 		t.Fatalf("%d CreateRecordTask calls: the first one, inside the 3 s after the push, should have failed", n)

@@ -52,7 +52,7 @@ func (d *Daemon) serveCalendar(w http.ResponseWriter, r *http.Request, format st
 		}
 		loc = l
 	}
-	now := d.cfg.Now()
+	now := d.clk.Now()
 	names := q["recording"]
 	from, err := calendar.ParseFrom(q.Get("from"), now, loc, docs.Set, names)
 	if err != nil {

@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"runtime/debug"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/recordctl/recordctl/internal/clock"
+	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/spec"
 )
@@ -35,8 +37,13 @@ type Config struct {
 	Engine *reconcile.Engine
 	// Log receives reconcile summaries and, through the engine, one line per action.
 	Log *slog.Logger
-	// Now is the clock (defaults to Engine.Now, then time.Now). Timers run on real time.
-	Now func() time.Time
+	// Clock is the daemon's time: wake-ups, resync, the instant each
+	// reconcile plans for (nil: Engine.Clock, then the wall clock). The
+	// engine is put on the same clock.
+	Clock clock.Clock
+	// Elector decides which Provider documents this process reconciles
+	// (nil: Local, every provider on Engine.Store).
+	Elector Elector
 	// Resync re-lists every provider this long after the last reconcile
 	// (0: DefaultResync; negative: never).
 	Resync time.Duration
@@ -64,8 +71,10 @@ type Config struct {
 	NoWatch bool
 }
 
-// Report is what one reconcile did.
+// Report is what one reconcile of one provider did.
 type Report struct {
+	// Provider is the Provider document reconciled.
+	Provider string
 	// Trigger: start, change, edge, resync, reload or signal.
 	Trigger string
 	// At is the reconcile's clock reading; Took its duration.
@@ -83,14 +92,23 @@ type Report struct {
 	Result     *reconcile.Result
 	// Err: planning failed, or the reconcile was cut short.
 	Err error
-	// Next is the window edge the daemon sleeps until (zero: none before the next resync).
+	// Next is when this provider's worker wakes next (its next window
+	// edge, deferred retry or resync).
 	Next Edge
+}
+
+// Edge is an instant at which the desired set changes by itself.
+type Edge = reconcile.Edge
+
+func nextEdge(set *spec.Set, caps reconcile.CapsFunc, lookahead time.Duration, now, limit time.Time) Edge {
+	return reconcile.NextEdge(set, caps, lookahead, now, limit)
 }
 
 // Daemon is `recordctl run`. Create it with New, then call Run once.
 type Daemon struct {
 	cfg     Config
 	eng     *reconcile.Engine
+	clk     clock.Clock
 	log     *slog.Logger
 	dir     string
 	loader  *loader
@@ -100,18 +118,22 @@ type Daemon struct {
 	m       *metrics
 	trigger chan struct{}
 
-	prevNow time.Time // the previous reconcile's clock
-
 	lagMu   sync.Mutex
 	lagSeen map[string]time.Time // window pieces whose first create was measured -> piece end
+
+	wmu     sync.Mutex // guards workers
+	workers map[string]*worker
+	wg      sync.WaitGroup
 
 	mu         sync.Mutex // guards the fields below (read by HTTP handlers)
 	docs       Documents
 	prepErr    error
-	last       *Report
+	last       map[string]*Report // by provider
+	leading    map[string]bool
+	observed   map[string][]providers.Task
 	edge       Edge
 	stopping   bool
-	lastLogged string // plan errors and holds last logged, to log changes only
+	lastLogged map[string]string // plan errors and holds last logged per provider, to log changes only
 }
 
 // New checks cfg, fills defaults into the engine (clock, logger, metrics
@@ -137,14 +159,13 @@ func New(cfg Config) (*Daemon, error) {
 	if eng.Log == nil {
 		eng.Log = cfg.Log
 	}
-	if cfg.Now == nil {
-		cfg.Now = eng.Now
+	if cfg.Clock == nil {
+		cfg.Clock = eng.Clock
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if eng.Now == nil {
-		eng.Now = cfg.Now
+	cfg.Clock = clock.Or(cfg.Clock)
+	eng.Clock = cfg.Clock
+	if cfg.Elector == nil {
+		cfg.Elector = Local{Store: eng.Store}
 	}
 	if eng.Caps == nil {
 		eng.Caps = reconcile.RegisteredCaps
@@ -164,8 +185,10 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
-	d := &Daemon{cfg: cfg, eng: eng, log: cfg.Log, dir: dir, trigger: make(chan struct{}, 1),
-		loader: newLoader(dir, cfg.Now), lagSeen: map[string]time.Time{}}
+	d := &Daemon{cfg: cfg, eng: eng, clk: cfg.Clock, log: cfg.Log, dir: dir, trigger: make(chan struct{}, 1),
+		loader: newLoader(dir, cfg.Clock.Now), lagSeen: map[string]time.Time{}, workers: map[string]*worker{},
+		last: map[string]*Report{}, leading: map[string]bool{}, observed: map[string][]providers.Task{}, lastLogged: map[string]string{}}
+	eng.Exec.Grace = cfg.Grace
 	d.reg = cfg.Registry
 	if d.reg == nil {
 		d.reg = prometheus.NewRegistry()
@@ -227,12 +250,15 @@ func (d *Daemon) secondsToEdge() float64 {
 	if e.At.IsZero() {
 		return -1
 	}
-	return max(e.At.Sub(d.cfg.Now()).Seconds(), 0)
+	return max(e.At.Sub(d.clk.Now()).Seconds(), 0)
 }
 
 // Run reconciles at once and then whenever something may have changed,
-// until ctx ends. On shutdown no new action starts, calls under way finish
-// (bounded by Config.Grace) and Run returns nil; recordings keep running.
+// until ctx ends. Each Provider document this process leads (Elector) is
+// reconciled by its own worker, so no provider ever waits on another. On
+// shutdown no new action starts, calls under way finish (bounded by
+// Config.Grace), leadership is resigned and Run returns nil; recordings
+// keep running.
 func (d *Daemon) Run(ctx context.Context) error {
 	var srv *http.Server
 	if d.ln != nil {
@@ -263,90 +289,95 @@ func (d *Daemon) Run(ctx context.Context) error {
 		"allow_mass_stop", d.cfg.AllowMassStop)
 
 	d.reload(true)
-	if err := d.cycle(ctx, "start"); err != nil {
-		return err
-	}
-	edgeT := time.NewTimer(time.Hour)
-	resyncT := time.NewTimer(time.Hour)
-	reloadT := time.NewTimer(time.Hour)
-	defer edgeT.Stop()
-	defer resyncT.Stop()
+	d.computeEdge()
+	d.syncWorkers(ctx)
+	d.checkOrphans(ctx, "start")
+	reloadT := d.clk.NewTimer(time.Hour)
 	defer reloadT.Stop()
-	arm := func(t *time.Timer, d time.Duration) {
-		if d < 0 {
-			t.Stop()
-			return
-		}
-		t.Reset(d)
+	if d.cfg.Reload > 0 {
+		reloadT.Reset(d.cfg.Reload)
+	} else {
+		reloadT.Stop()
 	}
-	var horizon bool // the edge timer only marks the end of the searched span
-	afterCycle := func() {
-		arm(resyncT, d.cfg.Resync)
-		at, h := d.wakeAt()
-		horizon = h
-		sleep := max(at.Sub(d.cfg.Now()), 0)
-		arm(edgeT, sleep)
-		if sleep > idleAfter && (d.cfg.Resync < 0 || d.cfg.Resync > idleAfter) {
-			// Going to sleep: give the reconcile's garbage back to the OS
-			// now rather than holding up to twice the live heap while idle.
-			debug.FreeOSMemory()
-		}
+	changed := func(kind string) {
+		d.computeEdge()
+		d.syncWorkers(ctx)
+		d.checkOrphans(ctx, kind)
+		d.kick(kind)
 	}
-	afterCycle()
-	arm(reloadT, d.cfg.Reload)
 	for {
-		var err error
 		select {
 		case <-ctx.Done():
 			d.shutdown()
 			return nil
 		case <-events:
 			if d.reload(false) {
-				err = d.cycle(ctx, "change")
-				afterCycle()
+				changed("change")
 			}
-		case <-edgeT.C:
-			if at := d.NextEdge().At; !horizon && !at.IsZero() && d.cfg.Now().Before(at) {
-				arm(edgeT, at.Sub(d.cfg.Now())+time.Millisecond) // the timer ran ahead of the clock
-				continue
-			}
-			if horizon {
-				d.computeEdge()
-				at, h := d.wakeAt()
-				horizon = h
-				arm(edgeT, max(at.Sub(d.cfg.Now()), 0))
-				continue
-			}
-			d.reload(false)
-			err = d.cycle(ctx, "edge")
-			afterCycle()
-		case <-resyncT.C:
-			d.reload(false)
-			err = d.cycle(ctx, "resync")
-			afterCycle()
-		case <-reloadT.C:
+		case <-reloadT.C():
 			if d.reload(false) {
-				err = d.cycle(ctx, "reload")
-				afterCycle()
+				changed("reload")
 			}
-			arm(reloadT, d.cfg.Reload)
+			reloadT.Reset(d.cfg.Reload)
 		case <-d.trigger:
 			d.reload(true)
-			err = d.cycle(ctx, "signal")
-			afterCycle()
+			changed("signal")
 		}
-		if err != nil {
-			return err
+	}
+}
+
+// checkOrphans reports managed tasks of Provider documents that are no
+// longer in the documents: no worker reconciles them, and they are left as
+// they are (the report, under provider "", keeps /readyz at 503).
+func (d *Daemon) checkOrphans(ctx context.Context, trigger string) {
+	docs := d.Documents()
+	if docs.Set == nil {
+		return
+	}
+	st, err := d.eng.Store.Snapshot(ctx)
+	if err != nil {
+		return
+	}
+	count := map[string]int{}
+	for _, r := range st.Records {
+		if r.Phase.Live() && docs.Set.Provider(r.Provider) == nil {
+			count[r.Provider]++
 		}
+	}
+	d.mu.Lock()
+	_, had := d.last[""]
+	d.mu.Unlock()
+	if len(count) == 0 && !had {
+		return
+	}
+	at := d.clk.Now()
+	p := &reconcile.Plan{FormatVersion: reconcile.FormatVersion, At: at.UTC()}
+	names := make([]string, 0, len(count))
+	for name := range count {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p.Errors = append(p.Errors, fmt.Sprintf("provider %q is no longer in the documents: its %d managed task(s) are left as they are (restore the Provider to manage them)", name, count[name]))
+	}
+	rep := Report{Trigger: trigger, At: at, Plan: p}
+	if len(count) == 0 {
+		d.mu.Lock()
+		delete(d.last, "")
+		d.mu.Unlock()
+	} else {
+		d.mu.Lock()
+		d.last[""] = &rep
+		d.mu.Unlock()
+	}
+	d.logReport(&rep)
+	if d.cfg.OnReconcile != nil {
+		d.cfg.OnReconcile(rep)
 	}
 }
 
 // idleAfter: a sleep longer than this after a reconcile counts as idle.
 const idleAfter = 5 * time.Second
-
-// edgeMargin is how far past an edge the daemon wakes, so that the
-// reconcile's clock is strictly past it.
-const edgeMargin = time.Millisecond
 
 // searchSpan is how far ahead edges are looked for: at least an hour, at
 // least up to the next resync, a day when resync is off.
@@ -357,9 +388,10 @@ func (d *Daemon) searchSpan() time.Duration {
 	return max(time.Hour, d.cfg.Resync)
 }
 
-// computeEdge finds the next edge from the documents in force, within the search span.
+// computeEdge finds the next edge of any provider from the documents in
+// force, within the search span (for NextEdge and the gauge).
 func (d *Daemon) computeEdge() Edge {
-	now := d.cfg.Now()
+	now := d.clk.Now()
 	docs := d.Documents()
 	var e Edge
 	if docs.Set != nil {
@@ -369,17 +401,6 @@ func (d *Daemon) computeEdge() Edge {
 	d.edge = e
 	d.mu.Unlock()
 	return e
-}
-
-// wakeAt returns when to wake for the edge last computed: just past it, or
-// at the end of the searched span (horizon true) when none falls in it.
-func (d *Daemon) wakeAt() (time.Time, bool) {
-	e := d.NextEdge()
-	if e.At.IsZero() {
-		return d.cfg.Now().Add(d.searchSpan()), true
-	}
-	d.log.Debug("sleeping until the next window edge", "at", e.At.UTC().Format(time.RFC3339), "recording", e.Recording, "edge", e.What)
-	return e.At.Add(edgeMargin), false
 }
 
 // reload walks and reads the spec directory (re-syncing the folder
@@ -443,6 +464,7 @@ func (d *Daemon) shutdown() {
 	d.stopping = true
 	d.mu.Unlock()
 	d.m.ready.Set(0)
+	d.wg.Wait() // every worker has finished its calls under way and resigned
 	d.log.Info("daemon stopped: state saved; recordings keep running and are picked up by the next start")
 }
 

@@ -61,7 +61,7 @@ func TestBrokenFileKeepsLastValidVersion(t *testing.T) {
 
 	n := h.reportCount()
 	h.write("a.yaml", "apiVersion: recordctl/v1\nkind: Recording\nmetadata: {name: a\nspec: [\n")
-	h.waitReconcile(n)
+	h.waitReconcile(n + 1) // a change wakes both providers' workers
 	code, body := h.readyz()
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "a.yaml:") || !strings.Contains(body, "last valid version") {
 		t.Fatalf("readyz = %d %q; want 503 naming a.yaml:LINE and its last valid version", code, body)
@@ -73,7 +73,7 @@ func TestBrokenFileKeepsLastValidVersion(t *testing.T) {
 	// also keeps its last valid version.
 	n = h.reportCount()
 	h.write("a.yaml", rec("b", "tx", "a", start, start.Add(time.Hour)))
-	h.waitReconcile(n)
+	h.waitReconcile(n + 1) // a change wakes both providers' workers
 	if _, body := h.readyz(); !strings.Contains(body, "a.yaml:3:") || !strings.Contains(body, "duplicate") {
 		t.Fatalf("readyz = %q; want the duplicate name at a.yaml:3", body)
 	}
@@ -86,7 +86,7 @@ func TestBrokenFileKeepsLastValidVersion(t *testing.T) {
 
 	n = h.reportCount()
 	h.write("a.yaml", good)
-	h.waitReconcile(n)
+	h.waitReconcile(n + 1) // a change wakes both providers' workers
 	if code, body := h.readyz(); code != http.StatusOK {
 		t.Fatalf("after the fix: readyz = %d %q", code, body)
 	}
@@ -115,11 +115,18 @@ func TestMassStopGuard(t *testing.T) {
 	for _, f := range []string{"a", "b", "c"} {
 		h.remove(f + ".yaml")
 	}
-	r := h.waitReconcile(n)
-	for len(r.Plan.Actions) < 3 { // the removals may arrive in more than one reload
-		n = h.reportCount()
-		r = h.waitReconcile(n)
-	}
+	var r Report
+	h.waitFor("a tx plan with the three removals", func() bool { // they may arrive in more than one reload
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, x := range h.reports[n:] {
+			if x.Provider == "tx" && x.Plan != nil && len(x.Plan.Actions) >= 3 {
+				r = x
+				return true
+			}
+		}
+		return false
+	})
 	if r.HeldKind != HoldMassStop || len(r.Held) != 3 {
 		t.Fatalf("held %d (%s), want 3 held by the mass-stop guard", len(r.Held), r.HeldKind)
 	}
@@ -338,9 +345,7 @@ func TestResyncRepairsDrift(t *testing.T) {
 	h.waitFor("recreated", func() bool {
 		return len(h.txCalls.find("CreateRecordTask", "a", time.Time{})) == 2 && h.liveTx()["a"] == 1
 	})
-	if !strings.Contains(h.logs.String(), "drift") {
-		t.Errorf("the log does not mention drift")
-	}
+	h.waitFor("the drift logged", func() bool { return strings.Contains(h.logs.String(), "drift") })
 }
 
 // SIGTERM (ctx cancel) mid-apply: no new action starts, calls under way
@@ -348,7 +353,7 @@ func TestResyncRepairsDrift(t *testing.T) {
 // every task and creates the rest, with no duplicates.
 func TestShutdownMidApply(t *testing.T) {
 	h := newHarness(t)
-	h.providers()
+	h.providersAt(10) // at 10 requests/s a few creates are in flight at once; the rest wait
 	open := secs(time.Now()).Add(-time.Minute)
 	var names []string
 	for _, n := range []string{"t1", "t2", "t3", "t4", "t5", "t6"} {
@@ -366,8 +371,8 @@ func TestShutdownMidApply(t *testing.T) {
 			return
 		}
 		h.mu.Lock()
-		first := !once
-		once = true
+		first := !once && c.op == "CreateRecordTask" // the signal comes while a Tencent create is in flight
+		once = once || first
 		cancel := h.cancel
 		h.mu.Unlock()
 		if first {
@@ -379,14 +384,25 @@ func TestShutdownMidApply(t *testing.T) {
 	h.txCalls.setHook(hook)
 	h.aliCalls.setHook(hook)
 	h.start()
-	h.waitReconcile(0)
-	<-stopped
+	select {
+	case <-stopped:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no Tencent create arrived")
+	}
 	if err := h.stop(); err != nil {
 		t.Fatalf("Run = %v, want nil on shutdown", err)
 	}
-	r := h.lastReport()
-	if r.NotStarted == 0 {
-		t.Fatalf("every action started after the signal (not started = 0); created %d", r.Result.Created)
+	notStarted, created := 0, 0
+	h.mu.Lock()
+	for _, r := range h.reports {
+		notStarted += r.NotStarted
+		if r.Result != nil {
+			created += r.Result.Created
+		}
+	}
+	h.mu.Unlock()
+	if notStarted == 0 {
+		t.Fatalf("every action started after the signal (not started = 0); created %d", created)
 	}
 	st, err := readState(h.statePath)
 	if err != nil {
@@ -459,7 +475,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	}
 	_, m := get("/metrics")
 	for _, want := range []string{
-		"recordctl_reconcile_duration_seconds_count 1",
+		"recordctl_reconcile_duration_seconds_count 2", // one per provider
 		`recordctl_actions_total{kind="create",provider="tx",result="created"} 1`,
 		`recordctl_provider_requests_total{code="OK",op="create",provider="tx"} 1`,
 		`recordctl_provider_requests_total{code="OK",op="list",provider="tx"} 1`,

@@ -165,7 +165,10 @@ func newHarness(t testing.TB) *harness {
 }
 
 // providers writes both Provider documents to providers.yaml.
-func (h *harness) providers() {
+func (h *harness) providers() { h.providersAt(1000) }
+
+// providersAt writes both Provider documents, paced at rate requests/s.
+func (h *harness) providersAt(rate int) {
 	h.write("providers.yaml", fmt.Sprintf(`apiVersion: recordctl/v1
 kind: Provider
 metadata: {name: tx}
@@ -173,7 +176,7 @@ spec:
   type: tencent
   region: ap-guangzhou
   endpoint: %s
-  rateLimit: 1000
+  rateLimit: %d
   credentials: {secretId: {env: %s}, secretKey: {env: %s}}
 ---
 apiVersion: recordctl/v1
@@ -183,9 +186,9 @@ spec:
   type: aliyun
   region: cn-shanghai
   endpoint: %s
-  rateLimit: 1000
+  rateLimit: %d
   credentials: {accessKeyId: {env: %s}, accessKeySecret: {env: %s}}
-`, h.txURL, envTxID, envTxKey, h.aliURL, envAliID, envAliKey))
+`, h.txURL, rate, envTxID, envTxKey, h.aliURL, rate, envAliID, envAliKey))
 }
 
 // rec renders a Recording with one explicit window on provider prov ("tx" or "ali").
@@ -227,8 +230,7 @@ func (h *harness) start() *Daemon {
 		h.t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	eng := &reconcile.Engine{Store: st, Log: log, Options: providers.Options{UserAgent: "recordctl-test"},
-		Exec: reconcile.Executor{Sleep: func(ctx context.Context, d time.Duration) error { return nil }}}
+	eng := &reconcile.Engine{Store: st, Log: log, Options: providers.Options{UserAgent: "recordctl-test"}}
 	cfg := h.cfg
 	cfg.Dir, cfg.Engine, cfg.Log = h.dir, eng, log
 	user := cfg.OnReconcile
@@ -303,11 +305,39 @@ func (h *harness) lastReport() Report {
 	return h.reports[len(h.reports)-1]
 }
 
-// waitReconcile waits for a reconcile after the n-th.
+// waitReconcile waits for a reconcile after the n-th; waitReconcile(0)
+// waits until every provider's worker has made its first reconcile.
 func (h *harness) waitReconcile(n int) Report {
 	h.t.Helper()
+	if n == 0 {
+		h.waitFor("every provider's first reconcile", func() bool {
+			d := h.daemon()
+			if d == nil || d.Documents().Set == nil {
+				return false
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			seen := map[string]bool{}
+			for _, r := range h.reports {
+				seen[r.Provider] = true
+			}
+			for _, p := range d.Documents().Set.Providers {
+				if !seen[p.Metadata.Name] {
+					return false
+				}
+			}
+			return len(h.reports) > 0
+		})
+		return h.lastReport()
+	}
 	h.waitFor(fmt.Sprintf("reconcile #%d", n+1), func() bool { return h.reportCount() > n })
 	return h.lastReport()
+}
+
+func (h *harness) daemon() *Daemon {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.d
 }
 
 // readyz fetches /readyz from the handler.

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
@@ -50,8 +51,20 @@ func (d *Daemon) Ready() (bool, []string) {
 	if d.stopping {
 		rs = append(rs, "shutting down")
 	}
-	if d.last == nil {
+	// Ready once every provider this process leads has been reconciled
+	// (with no provider in the documents: once they are loaded).
+	names := make([]string, 0, len(d.leading))
+	for name := range d.leading {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if d.docs.Set == nil {
 		rs = append(rs, "no reconcile has completed yet")
+	}
+	for _, name := range names {
+		if d.last[name] == nil {
+			rs = append(rs, "no reconcile has completed yet for provider "+name)
+		}
 	}
 	for _, e := range d.docs.Errors {
 		rs = append(rs, "spec: "+e.Error())
@@ -62,7 +75,11 @@ func (d *Daemon) Ready() (bool, []string) {
 	if d.prepErr != nil {
 		rs = append(rs, "spec: "+d.prepErr.Error())
 	}
-	if r := d.last; r != nil {
+	for _, name := range append(names, "") {
+		r := d.last[name]
+		if r == nil {
+			continue
+		}
 		if r.Err != nil && d.prepErr == nil {
 			rs = append(rs, "reconcile: "+r.Err.Error())
 		}

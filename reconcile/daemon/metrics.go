@@ -24,7 +24,7 @@ type metrics struct {
 	reloads      *prometheus.CounterVec // result
 	held         *prometheus.GaugeVec   // reason
 	lag          *prometheus.HistogramVec
-	missed       prometheus.Counter
+	missed       *prometheus.CounterVec // provider, reason
 	lastSuccess  prometheus.Gauge
 	ready        prometheus.Gauge
 	watch        *prometheus.CounterVec // kind
@@ -77,8 +77,8 @@ func newMetrics(reg prometheus.Registerer, nextEdge func() float64) *metrics {
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recordctl_window_start_lag_seconds",
 			Help:    "From a window's start to the first call that creates its task (0 when created ahead); windows found already open at startup included.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}}, []string{"provider"}),
-		missed: prometheus.NewCounter(prometheus.CounterOpts{Name: "recordctl_missed_windows_total",
-			Help: "Windows that opened and closed without a task (recordctl was down)."}),
+		missed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_windows_missed_total",
+			Help: "Windows that got no accepted start: by Provider document and reason (down: opened and closed while recordctl was not reconciling the provider; late: a start could no longer succeed before the window closed)."}, []string{"provider", "reason"}),
 		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_provider_throttles_total",
 			Help: "Requests a provider refused as over its rate limit, by Provider document and operation."}, []string{"provider", "op"}),
 		recorded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_windows_recorded_total",

@@ -49,21 +49,21 @@ func TestNextEdge(t *testing.T) {
 		want Edge
 	}{
 		{"command: next start", edgeSet("aliyun", windowRec("a", [2]string{"2026-11-21T18:40:00Z", "2026-11-21T20:00:00Z"})),
-			Edge{ts("2026-11-21T18:40:00Z"), "a", "window start"}},
+			Edge{At: ts("2026-11-21T18:40:00Z"), Recording: "a", What: "window start"}},
 		{"command: end of an open window", edgeSet("aliyun", windowRec("a", [2]string{"2026-11-21T18:00:00Z", "2026-11-21T18:45:00Z"})),
-			Edge{ts("2026-11-21T18:45:00Z"), "a", "window end"}},
-		{"command: cron start", edgeSet("aliyun", daily), Edge{ts("2026-11-21T19:00:00Z"), "news", "window start"}},
+			Edge{At: ts("2026-11-21T18:45:00Z"), Recording: "a", What: "window end"}},
+		{"command: cron start", edgeSet("aliyun", daily), Edge{At: ts("2026-11-21T19:00:00Z"), Recording: "news", What: "window start"}},
 		{"command: earliest of several", edgeSet("huawei",
 			windowRec("a", [2]string{"2026-11-21T19:10:00Z", "2026-11-21T20:00:00Z"}),
 			windowRec("b", [2]string{"2026-11-21T18:00:00Z", "2026-11-21T18:35:00Z"})),
-			Edge{ts("2026-11-21T18:35:00Z"), "b", "window end"}},
+			Edge{At: ts("2026-11-21T18:35:00Z"), Recording: "b", What: "window end"}},
 		{"command: nothing before the limit", edgeSet("aliyun", windowRec("a", [2]string{"2026-11-21T20:00:00Z", "2026-11-21T21:00:00Z"})), Edge{}},
 		{"scheduling: start enters the lookahead", edgeSet("tencent", windowRec("a", [2]string{"2026-11-22T19:00:00Z", "2026-11-22T20:00:00Z"})),
-			Edge{ts("2026-11-21T19:00:00Z"), "a", "lookahead"}},
+			Edge{At: ts("2026-11-21T19:00:00Z"), Recording: "a", What: "lookahead"}},
 		{"scheduling: already within the lookahead", edgeSet("tencent", windowRec("a", [2]string{"2026-11-22T18:00:00Z", "2026-11-22T20:00:00Z"})), Edge{}},
 		{"scheduling: next 24 h piece of a long window", edgeSet("tencent", windowRec("a", [2]string{"2026-11-20T19:00:00Z", "2026-11-25T00:00:00Z"})),
 			// pieces start at 19:00 each day; the one at 2026-11-22T19:00 enters the 24 h lookahead at 2026-11-21T19:00
-			Edge{ts("2026-11-21T19:00:00Z"), "a", "lookahead"}},
+			Edge{At: ts("2026-11-21T19:00:00Z"), Recording: "a", What: "lookahead"}},
 	}
 	for _, c := range cases {
 		got := nextEdge(c.set, reconcile.RegisteredCaps, 24*time.Hour, now, limit)
@@ -80,7 +80,7 @@ func TestNextEdgeMatchesDesired(t *testing.T) {
 		set := edgeSet(typ, windowRec("a", [2]string{"2026-11-21T18:40:00Z", "2026-11-22T18:50:00Z"}))
 		e := nextEdge(set, reconcile.RegisteredCaps, time.Hour, now, now.Add(2*time.Hour))
 		before := reconcile.Desired(set, reconcile.RegisteredCaps, e.At.Add(-time.Millisecond), time.Hour)
-		after := reconcile.Desired(set, reconcile.RegisteredCaps, e.At.Add(edgeMargin), time.Hour)
+		after := reconcile.Desired(set, reconcile.RegisteredCaps, e.At.Add(time.Millisecond), time.Hour)
 		if len(before) == len(after) {
 			t.Errorf("%s: edge %+v does not change the desired set (%d pieces before and after)", typ, e, len(before))
 		}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -128,7 +129,7 @@ func TestSymlinkedRootSwap(t *testing.T) {
 func TestInjectedClock(t *testing.T) {
 	h := newHarness(t)
 	now := ts("2026-11-21T18:30:00Z")
-	h.cfg.Now = func() time.Time { return now }
+	h.cfg.Clock = clocktest.New(now)
 	h.providers()
 	h.write("a.yaml", rec("a", "ali", "a", ts("2026-11-21T19:00:00Z"), ts("2026-11-21T20:00:00Z")))
 	d := h.start()

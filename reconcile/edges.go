@@ -1,9 +1,8 @@
-package daemon
+package reconcile
 
 import (
 	"time"
 
-	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -16,12 +15,12 @@ type Edge struct {
 	What string
 }
 
-// nextEdge returns the earliest edge in (now, limit], or a zero Edge. It
-// mirrors reconcile.Desired: a command provider's window is desired from
+// NextEdge returns the earliest edge in (now, limit], or a zero Edge. It
+// mirrors Desired: a command provider's window is desired from
 // its start (inclusive) to its end (exclusive); a scheduling provider's
 // piece is desired once its start is less than now+lookahead, so its edge
 // is start-lookahead (the waker adds a small margin past it).
-func nextEdge(set *spec.Set, caps reconcile.CapsFunc, lookahead time.Duration, now, limit time.Time) Edge {
+func NextEdge(set *spec.Set, caps CapsFunc, lookahead time.Duration, now, limit time.Time) Edge {
 	var best Edge
 	consider := func(t time.Time, rec, what string) {
 		if t.After(now) && !t.After(limit) && (best.At.IsZero() || t.Before(best.At)) {

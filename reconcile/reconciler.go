@@ -1,0 +1,329 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/reconcile/state"
+	"github.com/recordctl/recordctl/spec"
+)
+
+// Request asks for one Provider document to be reconciled, in the manner
+// of controller-runtime's reconcile.Request: the daemon's workers, apply
+// and the tests all send one.
+type Request struct {
+	// Provider is the Provider document's name.
+	Provider string
+	// At is the instant planned for.
+	At time.Time
+	// Set holds the documents in force.
+	Set *spec.Set
+	// Plan, when set, is a plan already shown (or saved) and confirmed, with
+	// only this provider's actions and forgets: it is carried out as it is,
+	// with no new observation.
+	Plan *Plan
+	// Store is the store to write through while this provider is led (an
+	// election lease's store); nil means the engine's Store.
+	Store Store
+	// Since is when this provider was last reconciled (missed-window
+	// reports); zero means the state's last reconcile time.
+	Since time.Time
+	// DueFirst: before observing, carry out what is due at At (starts,
+	// stops, deletes) as planned from the state and the provider's last
+	// observation, so a window that opens now never waits behind status
+	// queries. Without a last observation it has no effect.
+	DueFirst bool
+	// Reassert re-issues the start of open recordings of providers that
+	// cannot observe them (Reasserter), after the apply.
+	Reassert bool
+	// Filter, if set, chooses which of a plan's actions run (the daemon's
+	// mass-stop guard); the others are held back. st is the state the plan
+	// was made from.
+	Filter func(p *Plan, st *state.State, observed []providers.Task) []Action
+	// Horizon bounds the search for the next window edge (default 1 h):
+	// without one, RequeueAt is At+Horizon.
+	Horizon time.Duration
+}
+
+// Reconcile brings one provider in line with the documents at req.At: it
+// plans (observing the provider unless req.Plan is given), applies through
+// the executor, re-asserts open recordings if asked, and records the
+// reconcile time. Result.RequeueAt says when this provider next needs a
+// reconcile: its next window edge after At (an edge that passed while this
+// reconcile ran is due at once), the earliest deferred retry, or the next
+// check of a start awaiting confirmation.
+//
+// A write the store refuses (state.ErrFenced) aborts the reconcile at once
+// and is returned: no further provider call is made. Other problems are
+// in the Result (plan errors, failed actions).
+func (e *Engine) Reconcile(ctx context.Context, req Request) (*Result, error) {
+	e.defaults()
+	store := req.Store
+	if store == nil {
+		store = e.Store
+	}
+	set := subset(req.Set, req.Provider)
+	if len(set.Providers) == 0 {
+		return &Result{}, fmt.Errorf("provider %s is not in the documents", req.Provider)
+	}
+	pdoc := set.Providers[0]
+	provs, gates, perrs := e.clientsFor(set)
+	x := e.executor(store, provs, gates)
+	res := &Result{}
+	var rerr error
+	if req.Plan != nil {
+		r, err := x.Apply(ctx, set, req.Plan)
+		res.merge(r)
+		res.Plan = req.Plan
+		rerr = err
+	} else {
+		rerr = e.planAndApply(ctx, req, set, pdoc, store, x, perrs[req.Provider], res)
+	}
+	if rerr != nil {
+		return res, rerr
+	}
+	if req.Reassert && ctx.Err() == nil {
+		skip := map[string]bool{}
+		for _, o := range res.Outcomes {
+			if o.Action.Action == Create || o.Action.Action == Adopt {
+				skip[o.Action.Key] = true
+			}
+		}
+		if err := e.reassert(ctx, x, store, req.Provider, provs[req.Provider], res, skip); err != nil {
+			return res, err
+		}
+	}
+	if req.Plan == nil {
+		if err := e.finish(ctx, store, req.At); err != nil {
+			return res, err
+		}
+	}
+	res.RequeueAt = e.requeueAt(req, set, pdoc, res)
+	return res, nil
+}
+
+// planAndApply is Reconcile without a given plan: due actions first (from
+// the last observation), then observe, plan, filter, apply.
+func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, pdoc *spec.Provider, store Store, x *Executor, perr error, res *Result) error {
+	if err := CheckLookahead(set, e.Caps, e.Lookahead); err != nil {
+		res.Plan = &Plan{FormatVersion: FormatVersion, At: req.At.UTC(), Errors: []string{err.Error()}}
+		return nil
+	}
+	snapshot := func() (*state.State, error) {
+		st, err := store.Snapshot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return stateOf(st, req.Provider), nil
+	}
+	in := Input{Set: set, Caps: e.Caps, Now: req.At, Lookahead: e.Lookahead, Since: req.Since}
+	run := func(p *Plan, st *state.State, obs []providers.Task, due bool) error {
+		acts := p.Actions
+		if req.Filter != nil {
+			acts = req.Filter(p, st, obs)
+		}
+		if due {
+			acts = dueActions(acts, req.At)
+		}
+		if len(acts) == 0 && len(p.Forget) == 0 {
+			return nil
+		}
+		r, err := x.Apply(ctx, set, &Plan{Actions: acts, Forget: p.Forget})
+		res.merge(r)
+		return err
+	}
+	e.mu.Lock()
+	last, haveLast := e.last[req.Provider]
+	e.mu.Unlock()
+	if req.DueFirst && haveLast && perr == nil {
+		st, err := snapshot()
+		if err != nil {
+			return err
+		}
+		in.State, in.Observed = st, map[string][]providers.Task{req.Provider: last}
+		p := NewPlan(in)
+		p.Forget = nil // housekeeping waits for a fresh observation
+		if err := run(p, st, last, true); err != nil {
+			return err
+		}
+	}
+	st, err := snapshot()
+	if err != nil {
+		return err
+	}
+	in.State = st
+	var obs []providers.Task
+	if perr == nil {
+		obs, perr = e.observe(ctx, x, set, st, pdoc, x.Providers[req.Provider], req.At)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	in.Observed = map[string][]providers.Task{}
+	if obs != nil {
+		in.Observed[req.Provider] = obs
+		res.Observed = in.Observed
+	}
+	if perr != nil {
+		in.ObserveErr = map[string]error{req.Provider: perr}
+	}
+	p := NewPlan(in)
+	p.Spec = SpecRef{Dir: req.Set.Dir}
+	res.Plan = p
+	return run(p, st, obs, false)
+}
+
+// dueActions keeps what is due at at: stops, deletes and creates of
+// pieces already open (a scheduling provider's creates ahead can wait for
+// the observation).
+func dueActions(acts []Action, at time.Time) []Action {
+	var out []Action
+	for _, a := range acts {
+		switch a.Action {
+		case Stop, Delete:
+			out = append(out, a)
+		case Create:
+			if !a.Piece.Start.After(at) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// confirmEvery is how often a start awaiting confirmation is looked at again.
+const confirmEvery = 15 * time.Second
+
+// defaultHorizon bounds the search for the next edge.
+const defaultHorizon = time.Hour
+
+// edgeMargin puts the next reconcile just past an edge, so the instant
+// planned for is strictly after it.
+const edgeMargin = time.Millisecond
+
+func (e *Engine) requeueAt(req Request, set *spec.Set, pdoc *spec.Provider, res *Result) time.Time {
+	h := req.Horizon
+	if h <= 0 {
+		h = defaultHorizon
+	}
+	at := req.At.Add(h)
+	if edge := NextEdge(set, e.Caps, e.Lookahead, req.At, at); !edge.At.IsZero() {
+		at = edge.At.Add(edgeMargin)
+	}
+	if !res.RetryAt.IsZero() && res.RetryAt.Before(at) {
+		at = res.RetryAt
+	}
+	if c := e.Caps(pdoc.Spec.Type); c.StartDeadline > 0 {
+		for _, t := range res.Observed[req.Provider] {
+			if t.Status == providers.StatusStarting {
+				if due := req.At.Add(confirmEvery); due.Before(at) {
+					at = due
+				}
+				break
+			}
+		}
+	}
+	return at
+}
+
+// subset is the documents of one provider: its document and its recordings.
+func subset(set *spec.Set, provider string) *spec.Set {
+	out := &spec.Set{Dir: set.Dir}
+	if p := set.Provider(provider); p != nil {
+		out.Providers = []*spec.Provider{p}
+	}
+	for _, r := range set.Recordings {
+		if r.Spec.Provider == provider {
+			out.Recordings = append(out.Recordings, r)
+		}
+	}
+	return out
+}
+
+// stateOf is the part of st that concerns one provider (records of
+// others are left out; lineage, serial and the reconcile time are kept).
+func stateOf(st *state.State, provider string) *state.State {
+	out := &state.State{Version: st.Version, Lineage: st.Lineage, Serial: st.Serial, LastReconcile: st.LastReconcile}
+	for _, r := range st.Records {
+		if r.Provider == provider {
+			out.Records = append(out.Records, r)
+		}
+	}
+	return out
+}
+
+// reassert re-issues the start of every open, active task of a command
+// provider that cannot observe a recording (Reasserter), so a stream that
+// dropped and came back is recorded again. Restarts are logged as gaps.
+func (e *Engine) reassert(ctx context.Context, x *Executor, store Store, name string, prov providers.Provider, res *Result, skip map[string]bool) error {
+	ra, ok := prov.(providers.Reasserter)
+	if !ok || prov.Capabilities().ScheduleAhead {
+		return nil // only command providers re-issue starts
+	}
+	st, err := store.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	now := x.Clock.Now()
+	for _, r := range st.Live() {
+		if r.Provider != name || r.Phase != state.Active || r.Task == nil || skip[r.Key] || now.Before(r.Start) || !now.Before(r.End) {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		a := Action{Action: "reassert", Recording: r.Recording, Key: r.Key, Provider: r.Provider, Type: r.Type, Stream: r.Stream, Record: r.ID,
+			Piece: Span{r.Start, r.End}}
+		var t providers.Task
+		var restarted bool
+		err := x.call(ctx, ctx, a, r.End, func(ctx context.Context) error {
+			var err error
+			t, restarted, err = ra.Reassert(ctx, *r.Task)
+			return err
+		})
+		o := Outcome{Action: a, Task: &t, Err: err}
+		var me *missedErr
+		switch {
+		case providers.ClassOf(err) == providers.StreamOffline:
+			o.Result, o.Err = "waiting", nil
+		case errors.As(err, &me):
+			o.Result, o.Err = "recording", nil // the window closed meanwhile: its stop follows
+		case err != nil:
+			o.Result = "failed"
+		case restarted:
+			o.Result = "restarted"
+		default:
+			o.Result = "recording"
+		}
+		if o.Result == "restarted" || o.Result == "waiting" {
+			id := r.ID
+			if err := store.Update(ctx, func(tx *state.Tx) error {
+				if rr := tx.Get(id); rr != nil {
+					rr.Updated = x.Clock.Now()
+					if o.Result == "waiting" {
+						rr.Reason = "stream dropped: waiting for it to be pushed again"
+					} else {
+						tt := t
+						rr.Task, rr.Reason = &tt, "restarted after the stream dropped"
+					}
+					tx.Put(rr)
+				}
+				return nil
+			}); state.IsFenced(err) {
+				return err
+			}
+			e.Log.Warn("stream dropped mid-window: the recording had ended; the gap is not recorded", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "stream", r.Stream.String(), "result", o.Result)
+		} else if o.Result == "failed" {
+			e.Log.Error("reassert failed", "recording", r.Recording, "window", r.Key, "provider", r.Provider, "error", err.Error())
+		}
+		if o.Result == "failed" {
+			res.add(o)
+		} else {
+			res.Outcomes = append(res.Outcomes, o)
+		}
+	}
+	return nil
+}
