@@ -31,14 +31,14 @@ func (g *globals) loadSpec(dir string) (*spec.Set, error) {
 
 // env is what a command needs to talk to providers.
 type env struct {
-	eng   *reconcile.Engine
-	store *state.Local // nil for read-only commands
-	emu   *emulate.Server
+	eng        *reconcile.Engine
+	closeStore func() // nil for read-only commands
+	emu        *emulate.Server
 }
 
 func (e *env) close() {
-	if e.store != nil {
-		e.store.Close()
+	if e.closeStore != nil {
+		e.closeStore()
 	}
 	if e.emu != nil {
 		e.emu.Close()
@@ -66,13 +66,20 @@ func (g *globals) setup(set *spec.Set, write bool, lookahead time.Duration) (*en
 		fmt.Fprint(g.stderr, srv.Banner())
 	}
 	var store reconcile.Store
-	if write {
+	if g.isEtcd() {
+		st, closeStore, err := g.etcdStore(set, write)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		store, e.closeStore = st, closeStore
+	} else if write {
 		st, err := state.Open(g.state)
 		if err != nil {
 			e.close()
 			return nil, err
 		}
-		e.store, store = st, st
+		e.closeStore, store = func() { st.Close() }, st
 	} else {
 		st, err := state.Read(g.state)
 		if err != nil {

@@ -63,6 +63,9 @@ func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
 	if f.lookahead <= 0 {
 		return &exitError{code: 1, err: errors.New("--lookahead must be positive")}
 	}
+	if g.isEtcd() {
+		return g.runHA(ctx, dir, f) // etcd.go, runha.go
+	}
 	e, err := g.setup(&spec.Set{}, true, f.lookahead)
 	if err != nil {
 		return &exitError{code: 1, err: err}

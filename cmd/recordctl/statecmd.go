@@ -26,7 +26,7 @@ func newStateCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.resolveStatePath()
-			st, err := state.Read(g.state)
+			st, err := g.readState(cmd.Context(), g.state) // a path or etcd:// (etcd.go)
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
@@ -75,6 +75,7 @@ func newStateCmd(g *globals) *cobra.Command {
 	list.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	list.Flags().BoolVar(&all, "all", false, "include finished history (kept 7 days)")
 	c.AddCommand(list)
+	c.AddCommand(newStateMigrateCmd(g)) // statemigrate.go
 	return c
 }
 

@@ -62,6 +62,9 @@ type Config struct {
 	OnReconcile func(Report)
 	// NoWatch disables fsnotify (the periodic reload still runs).
 	NoWatch bool
+	// Leading, if set, names the providers this replica leads (etcd
+	// state); /readyz shows them.
+	Leading func() []string
 }
 
 // Report is what one reconcile did.

@@ -23,6 +23,9 @@ func (d *Daemon) Handler() http.Handler {
 		ok, reasons := d.Ready()
 		if ok {
 			fmt.Fprintln(w, "ready")
+			if d.cfg.Leading != nil {
+				fmt.Fprintln(w, "leading: "+strings.Join(d.cfg.Leading(), ", "))
+			}
 			return
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)

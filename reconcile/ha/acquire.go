@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/recordctl/recordctl/reconcile/state/etcdstate"
@@ -62,4 +63,29 @@ func Acquire(ctx context.Context, cfg Config, providers []string, wait time.Dura
 	}
 	h.store = cfg.Store.Fenced(fences...)
 	return h, nil
+}
+
+// Lost is closed when any of the leaderships held ends.
+func (h *Held) Lost() <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	for _, l := range h.leases {
+		go func() {
+			select {
+			case <-l.done:
+				once.Do(func() { close(ch) })
+			case <-h.e.ctx.Done():
+			}
+		}()
+	}
+	return ch
+}
+
+// Providers are the providers held, sorted.
+func (h *Held) Providers() []string {
+	out := make([]string, len(h.leases))
+	for i, l := range h.leases {
+		out[i] = l.provider
+	}
+	return out
 }

@@ -51,3 +51,8 @@ func (m *Metrics) Fenced() {
 	}
 	m.fenced.Inc()
 }
+
+// Collectors are the series, to register on another registry as well.
+func (m *Metrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.leader, m.wins, m.lost, m.fenced}
+}
