@@ -7,8 +7,15 @@ BENCHTIME ?= 1s
 
 .PHONY: build test run run-ha bench fuzz vet fmt clean
 
+# The binary says what it is (recordctl version, recordctl_build_info):
+# version from the nearest tag, commit and build time from git and the clock.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILDDATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -X main.version=$(VERSION) -X main.revision=$(REVISION) -X main.buildDate=$(BUILDDATE)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/recordctl
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/recordctl
 
 # gofmt check, go vet, and the whole suite under the race detector.
 test:

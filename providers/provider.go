@@ -72,7 +72,7 @@ type Task struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	// Stopped is when the task was stopped early (zero: never).
-	Stopped time.Time `json:"stopped,omitempty"`
+	Stopped time.Time `json:"stopped,omitzero"`
 	Status  Status    `json:"status"`
 	// Files lists recorded files where the provider reports them (agora stop).
 	Files []string `json:"files,omitempty"`

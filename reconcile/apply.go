@@ -49,6 +49,9 @@ type Executor struct {
 	CrashAfterCall func(Action) bool
 	// Observe is called after each provider call with its outcome (metrics).
 	Observe func(a Action, err error, took time.Duration)
+	// OnOutcome, if set, is called as each action of Apply finishes
+	// (progress display); it may be called from several goroutines at once.
+	OnOutcome func(Outcome)
 }
 
 // Outcome is what happened to one action.
@@ -180,12 +183,16 @@ func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, 
 				defer func() { <-sem }()
 				o := x.do(actx, recs, a)
 				mu.Lock()
-				defer mu.Unlock()
 				if errors.Is(o.Err, ErrCrashed) {
 					crashed = true
+					mu.Unlock()
 					return
 				}
 				res.add(o)
+				mu.Unlock()
+				if x.OnOutcome != nil {
+					x.OnOutcome(o)
+				}
 			}(a)
 		}
 		wg.Wait()
@@ -244,12 +251,12 @@ func (x *Executor) do(ctx context.Context, recs map[string]*spec.Recording, a Ac
 		lvl = slog.LevelError
 	}
 	attrs := []any{"action", string(a.Action), "recording", a.Recording, "window", a.Key, "provider", a.Provider,
-		"stream", a.Stream.String(), "result", o.Result, "latency", o.Took.Round(time.Millisecond).String()}
+		"stream", a.Stream.String(), "result", o.Result, "latency", o.Took.Round(time.Millisecond)}
 	if o.Task != nil {
 		attrs = append(attrs, "task", o.Task.ID)
 	}
 	if a.LateSeconds > 0 && a.Action == Create {
-		attrs = append(attrs, "late", (time.Duration(a.LateSeconds) * time.Second).String())
+		attrs = append(attrs, "late", time.Duration(a.LateSeconds)*time.Second)
 	}
 	if o.Err != nil {
 		attrs = append(attrs, "error", o.Err.Error())
@@ -490,7 +497,7 @@ func (x *Executor) call(ctx context.Context, a Action, fn func(context.Context) 
 		if time.Until(deadline) < d {
 			return err
 		}
-		x.Log.Debug("retrying", "action", string(a.Action), "window", a.Key, "provider", a.Provider, "in", d.String(), "error", err.Error())
+		x.Log.Debug("retrying", "action", string(a.Action), "window", a.Key, "provider", a.Provider, "in", d, "error", err.Error())
 		if err := x.Sleep(ctx, d); err != nil {
 			return err
 		}

@@ -80,12 +80,17 @@ type Summary struct {
 	Adopt     int `json:"adopt"`
 	Unmanaged int `json:"unmanaged"`
 	Errors    int `json:"errors"`
+	// Providers is how many Provider documents the plan covers; Unobserved how many of them could not be observed.
+	Providers  int `json:"providers"`
+	Unobserved int `json:"unobserved"`
 }
 
 // StateRef pins the state a plan was made against.
 type StateRef struct {
 	Lineage string `json:"lineage"`
 	Serial  uint64 `json:"serial"`
+	// Location is the state store the plan was made against (absolute path or URL).
+	Location string `json:"location,omitempty"`
 }
 
 // SpecRef pins the documents a plan was made from.
@@ -109,6 +114,13 @@ type Plan struct {
 	Summary Summary  `json:"summary"`
 	State   StateRef `json:"state"`
 	Spec    SpecRef  `json:"spec"`
+	// Complete is false when a provider could not be observed: the plan
+	// shows no changes for it, which does not mean there are none.
+	Complete bool `json:"complete"`
+	// Incomplete says, per provider, why it could not be observed.
+	Incomplete []Unobserved `json:"incomplete,omitempty"`
+	// Emulate: the plan was made against the built-in emulator (--emulate).
+	Emulate bool `json:"emulate"`
 }
 
 // HasChanges reports whether applying would call a provider or record an adoption.
@@ -170,6 +182,7 @@ func NewPlan(in Input) *Plan {
 		name := pr.Metadata.Name
 		if err := in.ObserveErr[name]; err != nil {
 			p.Errors = append(p.Errors, fmt.Sprintf("%s: provider %s could not be observed, nothing planned for it: %v", pr.Pos, name, err))
+			p.Incomplete = append(p.Incomplete, Unobserved{Provider: name, Type: pr.Spec.Type, Reason: err.Error()})
 			continue
 		}
 		pl := providerPlanner{plan: p, in: in, recs: recs, prov: pr, caps: in.Caps(pr.Spec.Type)}
@@ -177,6 +190,8 @@ func NewPlan(in Input) *Plan {
 	}
 	p.Missed = missed(in.Set, st, in.Now)
 	sortActions(p.Actions)
+	p.Summary.Providers = len(in.Set.Providers)
+	p.Complete = len(p.Incomplete) == 0
 	p.Summary = summarize(p)
 	return p
 }
@@ -622,5 +637,6 @@ func summarize(p *Plan) Summary {
 	}
 	s.Unmanaged = len(p.Unmanaged)
 	s.Errors = len(p.Errors)
+	s.Providers, s.Unobserved = p.Summary.Providers, len(p.Incomplete)
 	return s
 }

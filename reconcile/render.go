@@ -13,12 +13,42 @@ import (
 
 var symbols = map[Kind]string{Create: "+", Stop: "-", Delete: "x", Adopt: "="}
 
+// ANSI SGR codes used by the coloured text plan.
+const (
+	sgrReset  = "\x1b[0m"
+	sgrBold   = "\x1b[1m"
+	sgrRed    = "\x1b[31m"
+	sgrGreen  = "\x1b[32m"
+	sgrYellow = "\x1b[33m"
+	sgrCyan   = "\x1b[36m"
+)
+
+var kindColor = map[Kind]string{Create: sgrGreen, Stop: sgrYellow, Delete: sgrRed, Adopt: sgrCyan}
+
+// TextOptions tune the text plan.
+type TextOptions struct {
+	// Color marks the action lines and the summary with ANSI colours (for a terminal).
+	Color bool
+}
+
+func paint(on bool, code, s string) string {
+	if !on || code == "" {
+		return s
+	}
+	return code + s + sgrReset
+}
+
 // WriteText renders the plan for a terminal: one line per action with local
-// times in the recording's zone, then a summary line.
-func WriteText(w io.Writer, p *Plan) error {
+// times in the recording's zone, then a summary line. Problems found while
+// planning are not part of it: see WriteDiagnostics.
+func WriteText(w io.Writer, p *Plan) error { return WriteTextWith(w, p, TextOptions{}) }
+
+// WriteTextWith is WriteText with options.
+func WriteTextWith(w io.Writer, p *Plan, o TextOptions) error {
 	var b strings.Builder
 	for _, a := range p.Actions {
-		fmt.Fprintf(&b, "%s %s %s %s %s %s %s", symbols[a.Action], a.Action, a.Key, a.Provider, a.Stream,
+		head := fmt.Sprintf("%s %s", symbols[a.Action], a.Action)
+		fmt.Fprintf(&b, "%s %s %s %s %s %s", paint(o.Color, kindColor[a.Action], head), a.Key, a.Provider, a.Stream,
 			localRange(a.Piece, a.Timezone, p.At), zoneOr(a.Timezone))
 		if a.Task != "" && a.Action != Create {
 			fmt.Fprintf(&b, " task %s", a.Task)
@@ -32,7 +62,7 @@ func WriteText(w io.Writer, p *Plan) error {
 		}
 	}
 	for _, m := range p.Missed {
-		fmt.Fprintf(&b, "! missed %s %s  # window closed while recordctl was not running; there is no catch-up\n", m.Window, spanUTC(m.Span))
+		fmt.Fprintf(&b, "%s %s %s  # window closed while recordctl was not running; there is no catch-up\n", paint(o.Color, sgrYellow, "! missed"), m.Window, spanUTC(m.Span))
 	}
 	if len(p.Unmanaged) > 0 {
 		b.WriteString("\nUnmanaged tasks (not created by recordctl; never touched):\n")
@@ -40,14 +70,53 @@ func WriteText(w io.Writer, p *Plan) error {
 			fmt.Fprintf(&b, "  ? %s %s task %s %s %s\n", u.Provider, u.Task.Stream, u.Task.ID, spanUTC(Span{u.Task.Start, u.Task.End}), u.Task.Status)
 		}
 	}
+	if !p.Complete {
+		b.WriteString(paint(o.Color, sgrBold+sgrRed, IncompleteLine(p)) + "\n")
+		for _, u := range p.Incomplete {
+			fmt.Fprintf(&b, "  ! %s (%s): %s\n", u.Provider, zoneOr2(u.Type), u.Reason)
+		}
+	} else if len(p.Actions) == 0 && len(p.Errors) == 0 {
+		b.WriteString(paint(o.Color, sgrGreen, "No changes. Recording tasks match the documents.") + "\n")
+	}
+	b.WriteString(paint(o.Color, sgrBold, SummaryLine(p)) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func zoneOr2(t string) string {
+	if t == "" {
+		return "?"
+	}
+	return t
+}
+
+// SummaryLine is the plan's closing line.
+func SummaryLine(p *Plan) string {
+	s := p.Summary
+	line := fmt.Sprintf("Plan: %d to create, %d to stop, %d to delete, %d to adopt.", s.Create, s.Stop, s.Delete, s.Adopt)
+	// Problems besides the unobserved providers (which IncompleteLine counts).
+	if n := len(p.Errors) - len(p.Incomplete); n > 0 {
+		line += fmt.Sprintf(" %d problem(s) found while planning.", n)
+	}
+	return line
+}
+
+// IncompleteLine says how many providers a plan could not observe ("" when complete).
+func IncompleteLine(p *Plan) string {
+	if p.Complete {
+		return ""
+	}
+	total := max(p.Summary.Providers, len(p.Incomplete))
+	return fmt.Sprintf("Plan incomplete: %d of %d provider(s) could not be observed; no changes shown for them.", len(p.Incomplete), total)
+}
+
+// WriteDiagnostics writes the problems found while planning, one
+// "Error: ..." line each (for stderr, beside the requested output).
+func WriteDiagnostics(w io.Writer, p *Plan) error {
+	var b strings.Builder
 	for _, e := range p.Errors {
 		fmt.Fprintf(&b, "Error: %s\n", e)
 	}
-	if len(p.Actions) == 0 {
-		b.WriteString("No changes. Recording tasks match the documents.\n")
-	}
-	s := p.Summary
-	fmt.Fprintf(&b, "Plan: %d to create, %d to stop, %d to delete, %d to adopt.\n", s.Create, s.Stop, s.Delete, s.Adopt)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -64,6 +133,13 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 	var b strings.Builder
 	s := p.Summary
 	fmt.Fprintf(&b, "### recordctl plan at %s\n\n", p.At.Format(time.RFC3339))
+	if !p.Complete {
+		fmt.Fprintf(&b, "**%s**\n\n", IncompleteLine(p))
+		for _, u := range p.Incomplete {
+			fmt.Fprintf(&b, "- :warning: %s (%s): %s\n", u.Provider, zoneOr2(u.Type), mdEscape(u.Reason))
+		}
+		b.WriteByte('\n')
+	}
 	fmt.Fprintf(&b, "**Plan: %d to create, %d to stop, %d to delete, %d to adopt.**\n\n", s.Create, s.Stop, s.Delete, s.Adopt)
 	if len(p.Actions) > 0 {
 		b.WriteString("| | action | window | provider | stream | local time | reason |\n|---|---|---|---|---|---|---|\n")
@@ -72,7 +148,7 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 				a.Stream, localRange(a.Piece, a.Timezone, p.At), zoneOr(a.Timezone), mdEscape(a.Reason+noteSuffix(a.Note)))
 		}
 		b.WriteByte('\n')
-	} else {
+	} else if p.Complete && len(p.Errors) == 0 {
 		b.WriteString("No changes. Recording tasks match the documents.\n\n")
 	}
 	if len(p.Errors) > 0 {
@@ -103,9 +179,18 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 // ReadPlan decodes a saved JSON plan, rejecting an unknown major format version.
 func ReadPlan(r io.Reader) (*Plan, error) {
 	var p Plan
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&p); err != nil {
+	var raw json.RawMessage
+	if err := json.NewDecoder(r).Decode(&raw); err != nil {
 		return nil, fmt.Errorf("plan file: %v", err)
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("plan file: %v", err)
+	}
+	var has struct {
+		Complete *bool `json:"complete"`
+	}
+	if json.Unmarshal(raw, &has) == nil && has.Complete == nil {
+		p.Complete = len(p.Incomplete) == 0 // saved before plans said whether they were complete
 	}
 	major, _, _ := strings.Cut(p.FormatVersion, ".")
 	if major != FormatVersion {

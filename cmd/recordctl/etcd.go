@@ -91,8 +91,8 @@ func (g *globals) etcdStore(set *spec.Set, write bool) (state.Store, func(), err
 	return state.ReadOnly{St: snap}, func() {}, nil
 }
 
-// readState reads the whole state (state list, migrate): a local path or etcd.
-func (g *globals) readState(ctx context.Context, loc string) (*state.State, error) {
+// readStateAt reads the whole state (state list, migrate): a local path or etcd.
+func (g *globals) readStateAt(ctx context.Context, loc string) (*state.State, error) {
 	if !etcdstate.IsURL(loc) {
 		return state.Read(loc)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -57,11 +56,14 @@ finish, the state is saved, exit 0; recordings keep running.`,
 // runDaemon runs the daemon on dir until ctx ends; SIGHUP forces a reload
 // and a reconcile.
 func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return &exitError{code: 1, err: fmt.Errorf("%s is not a directory of spec files", dir)}
+	if err := checkFolder(dir); err != nil {
+		return &exitError{code: 1, err: err}
 	}
-	if f.lookahead <= 0 {
-		return &exitError{code: 1, err: errors.New("--lookahead must be positive")}
+	if err := checkLookahead(f.lookahead); err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	if f.resync < 0 {
+		return &exitError{code: 1, err: fmt.Errorf("--resync %s: want a positive duration such as 1m, or 0 for never", f.resync)}
 	}
 	if g.isEtcd() {
 		return g.runHA(ctx, dir, f) // etcd.go, runha.go
@@ -75,7 +77,9 @@ func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
 	if resync == 0 {
 		resync = -1 // the flag's 0 means never; the Config's 0 means the default
 	}
-	cfg := daemon.Config{Dir: dir, Engine: e.eng, Log: e.eng.Log, Resync: resync, Listen: f.listen, AllowMassStop: f.allowMassStop}
+	b := currentBuild()
+	cfg := daemon.Config{Dir: dir, Engine: e.eng, Log: e.eng.Log, Resync: resync, Listen: f.listen, AllowMassStop: f.allowMassStop,
+		Registry: daemon.NewRegistry(daemon.BuildInfo{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion})}
 	if e.emu != nil {
 		cfg.Prepare = e.emu.Point
 	}

@@ -51,7 +51,7 @@ func TestRunSecondDaemonLockError(t *testing.T) {
 func TestRunNeedsADirectory(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := run([]string{"run", filepath.Join(t.TempDir(), "missing"), "--listen", ""}, strings.NewReader(""), &out, &errb)
-	if code != 1 || !strings.Contains(errb.String(), "is not a directory") {
+	if code != 1 || !strings.Contains(errb.String(), "missing: folder does not exist") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -74,7 +74,7 @@ func (g *globals) migrate(ctx context.Context, from, to string) (int, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	pre, err := g.readState(ctx, from)
+	pre, err := g.readStateAt(ctx, from)
 	if err != nil {
 		return 0, fmt.Errorf("--from: %w", err)
 	}
@@ -139,4 +139,25 @@ func (g *globals) migrate(ctx context.Context, from, to string) (int, error) {
 		}
 	}
 	return len(st.Records), nil
+}
+
+// providersOf names the providers of the records of key (state rm on etcd
+// takes their leadership; nil for a local state, which needs none).
+func (g *globals) providersOf(key string) []string {
+	if !g.isEtcd() {
+		return nil
+	}
+	st, err := g.readState()
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range findRecords(st, key) {
+		if !seen[r.Provider] {
+			seen[r.Provider] = true
+			out = append(out, r.Provider)
+		}
+	}
+	return out
 }

@@ -35,15 +35,19 @@ func newValidateCmd(g *globals) *cobra.Command {
 		Use:   "validate DIR",
 		Short: "Check every spec document below DIR and print all problems at once",
 		Long: "validate loads every *.yaml/*.yml file below DIR (hidden files and folders skipped),\n" +
-			"checks each document and all of them together, and prints every problem as\n" +
-			"file:line:col: message, sorted. Exit status 0 when valid, 1 otherwise.",
+			"checks each document and all of them together, and prints every problem on stderr as\n" +
+			"file:line:col: message (paths as DIR was given), sorted. Exit status 0 when valid, 1 otherwise.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
-				return fmt.Errorf("-o %q: use text or json", output)
+				return &exitError{code: 1, err: fmt.Errorf("-o %q: want text or json", output)}
+			}
+			if err := checkFolder(args[0]); err != nil {
+				return &exitError{code: 1, err: err}
 			}
 			set, err := spec.Load(args[0])
 			problems := spec.Errors(err)
+			typedErrorPaths(args[0], problems) // as the user typed the folder, so editors can open them
 			rep := validateReport{Valid: len(problems) == 0, Errors: []validateProblem{}}
 			if set != nil {
 				rep.Providers, rep.Recordings = len(set.Providers), len(set.Recordings)
@@ -58,8 +62,9 @@ func newValidateCmd(g *globals) *cobra.Command {
 					return err
 				}
 			} else {
+				// Problems are diagnostics: stderr, with their summary.
 				for _, p := range problems {
-					fmt.Fprintln(g.stdout, p.Error())
+					fmt.Fprintln(g.stderr, p.Error())
 				}
 				if rep.Valid {
 					fmt.Fprintf(g.stdout, "valid: %s, %s\n", validatePlural(rep.Providers, "provider"), validatePlural(rep.Recordings, "recording"))

@@ -59,9 +59,6 @@ func (d *Daemon) cycle(ctx context.Context, trigger string) error {
 		rep.Plan = p
 		run, held, kind, why := guard(p, st, obs, len(docs.Errors), d.cfg.AllowMassStop)
 		rep.Held, rep.HeldKind, rep.HeldReason = held, kind, why
-		d.lagMu.Lock()
-		d.lagFloor, d.lagSeen = d.prevNow, map[string]bool{}
-		d.lagMu.Unlock()
 		res, notStarted, err := d.apply(ctx, set, p.Forget, run)
 		rep.Result, rep.NotStarted = res, notStarted
 		if errors.Is(err, reconcile.ErrCrashed) {
@@ -123,23 +120,63 @@ func (d *Daemon) apply(ctx context.Context, set *spec.Set, forget []string, acti
 	return res, res.NotStarted, nil
 }
 
-// observeCall is the executor's per-call hook: request metrics, and the
-// window-start lag of command providers' first start call for windows
-// that opened while the daemon was running.
+// observeCall is the executor's per-call hook: request metrics (lists
+// that providers answer without a request are not requests), and the
+// lateness of the first create call of every window piece, including
+// windows found already open at startup.
 func (d *Daemon) observeCall(a reconcile.Action, err error, took time.Duration) {
+	if a.Action == "list" && !d.listRequests(a.Provider) {
+		return
+	}
 	d.m.observeCall(a.Provider, string(a.Action), err, took)
-	if a.Action != reconcile.Create || d.eng.Caps(a.Type).ScheduleAhead {
+	if a.Action != reconcile.Create || a.Piece.Start.Equal(spec.ContinuousStart) {
 		return
 	}
 	start := d.cfg.Now().Add(-took)
 	d.lagMu.Lock()
-	floor, first := d.lagFloor, !d.lagSeen[a.Key]
-	d.lagSeen[a.Key] = true
+	first := d.lagSeen[a.Key].IsZero()
+	if first {
+		for k, end := range d.lagSeen { // forget windows that have ended
+			if end.Before(start) {
+				delete(d.lagSeen, k)
+			}
+		}
+		d.lagSeen[a.Key] = a.Piece.End
+	}
 	d.lagMu.Unlock()
-	if floor.IsZero() || !first || !a.Piece.Start.After(floor) || start.Before(a.Piece.Start) {
+	if !first {
 		return
 	}
-	d.m.lag.WithLabelValues(a.Provider).Observe(start.Sub(a.Piece.Start).Seconds())
+	d.m.lag.WithLabelValues(a.Provider).Observe(max(0, start.Sub(a.Piece.Start).Seconds()))
+}
+
+// listRequests reports whether a List of provider sends requests: those
+// that cannot list answer from the state, except for live tasks they query
+// one by one (agora).
+func (d *Daemon) listRequests(provider string) bool {
+	d.mu.Lock()
+	var typ string
+	if d.docs.Set != nil {
+		for _, p := range d.docs.Set.Providers {
+			if p.Metadata.Name == provider {
+				typ = p.Spec.Type
+			}
+		}
+	}
+	d.mu.Unlock()
+	if typ == "" || d.eng.Caps(typ).CanList {
+		return true
+	}
+	st, err := d.eng.Store.Snapshot(context.Background())
+	if err != nil {
+		return true
+	}
+	for _, r := range st.Live() {
+		if r.Provider == provider && r.Task != nil && r.Task.Handle != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // logEnded logs the managed tasks a plan forgets because they ended on
@@ -191,6 +228,9 @@ func (d *Daemon) record(rep *Report, obs map[string][]providers.Task) {
 		for _, o := range rep.Result.Outcomes {
 			a := o.Action
 			d.m.actions.WithLabelValues(string(a.Action), a.Provider, o.Result).Inc()
+			if a.Action == reconcile.Create && (o.Result == "created" || o.Result == "adopted") || a.Action == reconcile.Adopt && o.Result == "adopted" {
+				d.m.recorded.WithLabelValues(a.Provider).Inc()
+			}
 			if a.Action == reconcile.Create && strings.HasPrefix(a.Reason, "drift") {
 				d.log.Warn("drift repaired", "recording", a.Recording, "window", a.Key, "provider", a.Provider,
 					"reason", a.Reason, "result", o.Result)
@@ -244,7 +284,7 @@ func (d *Daemon) setTaskGauge(obs map[string][]providers.Task) {
 // logReport writes the reconcile summary, and plan errors and held
 // actions when they differ from the last ones logged.
 func (d *Daemon) logReport(rep *Report) {
-	attrs := []any{"trigger", rep.Trigger, "took", rep.Took.Round(time.Millisecond).String()}
+	attrs := []any{"trigger", rep.Trigger, "took", rep.Took.Round(time.Millisecond)}
 	lvl := slog.LevelDebug
 	if rep.Trigger == "start" || rep.Trigger == "signal" || rep.Trigger == "change" {
 		lvl = slog.LevelInfo

@@ -105,9 +105,8 @@ type Daemon struct {
 
 	prevNow time.Time // the previous reconcile's clock
 
-	lagMu    sync.Mutex
-	lagFloor time.Time       // windows starting after this opened while the daemon ran
-	lagSeen  map[string]bool // window keys whose first start call was measured
+	lagMu   sync.Mutex
+	lagSeen map[string]time.Time // window pieces whose first create was measured -> piece end
 
 	mu         sync.Mutex // guards the fields below (read by HTTP handlers)
 	docs       Documents
@@ -169,7 +168,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.Grace = DefaultGrace
 	}
 	d := &Daemon{cfg: cfg, eng: eng, log: cfg.Log, dir: dir, trigger: make(chan struct{}, 1),
-		loader: newLoader(dir, cfg.Now), lagSeen: map[string]bool{}}
+		loader: newLoader(dir, cfg.Now), lagSeen: map[string]time.Time{}}
 	d.reg = cfg.Registry
 	if d.reg == nil {
 		d.reg = prometheus.NewRegistry()
@@ -263,7 +262,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			events = w.changed
 		}
 	}
-	d.log.Info("daemon started", "dir", d.dir, "resync", durOrNever(d.cfg.Resync), "lookahead", d.eng.Lookahead.String(),
+	d.log.Info("daemon started", "dir", d.dir, "resync", durOrNever(d.cfg.Resync), "lookahead", d.eng.Lookahead,
 		"allow_mass_stop", d.cfg.AllowMassStop)
 
 	d.reload(true)
@@ -450,9 +449,9 @@ func (d *Daemon) shutdown() {
 	d.log.Info("daemon stopped: state saved; recordings keep running and are picked up by the next start")
 }
 
-func durOrNever(x time.Duration) string {
+func durOrNever(x time.Duration) any {
 	if x < 0 {
 		return "never"
 	}
-	return x.String()
+	return x // a duration: seconds in JSON logs
 }

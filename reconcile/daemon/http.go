@@ -35,9 +35,10 @@ func (d *Daemon) Handler() http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg}))
+	d.registerCalendar(mux) // /calendar, /calendar.ics (calendar.go)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "recordctl run: /healthz /readyz /metrics")
+		fmt.Fprintln(w, "recordctl run: /healthz /readyz /metrics /calendar /calendar.ics")
 	})
 	return mux
 }
