@@ -19,7 +19,8 @@ type Held struct {
 	store  *etcdstate.Store
 }
 
-// Store is the state, every write fenced on all the leaderships held.
+// Store is the state, every write fenced on all the leaderships held; its
+// Close releases them.
 func (h *Held) Store() *etcdstate.Store { return h.store }
 
 // Release resigns every leadership and closes the session.
@@ -61,7 +62,7 @@ func Acquire(ctx context.Context, cfg Config, providers []string, wait time.Dura
 		h.leases = append(h.leases, l)
 		fences = append(fences, etcdstate.Fence{Key: l.Key(), Rev: l.Rev(), Name: p})
 	}
-	h.store = cfg.Store.Fenced(fences...)
+	h.store = cfg.Store.Fenced(fences...).OnClose(h.Release)
 	return h, nil
 }
 
@@ -89,3 +90,6 @@ func (h *Held) Providers() []string {
 	}
 	return out
 }
+
+// Crash abandons the leaderships as a killed process would (tests).
+func (h *Held) Crash() { h.e.cancel() }

@@ -209,7 +209,7 @@ func (e *Elector) campaign(ctx context.Context, provider string) (*Lease, error)
 			continue
 		default:
 		}
-		l := &Lease{e: e, provider: provider, el: el, sess: s, done: make(chan struct{}), resigned: make(chan struct{}),
+		l := &Lease{e: e, provider: provider, el: el, key: el.Key(), rev: el.Rev(), sess: s, done: make(chan struct{}), resigned: make(chan struct{}),
 			store: e.cfg.Store.Fenced(etcdstate.Fence{Key: el.Key(), Rev: el.Rev(), Name: provider})}
 		e.mu.Lock()
 		e.leases[provider] = l
@@ -350,6 +350,8 @@ type Lease struct {
 	e        *Elector
 	provider string
 	el       *concurrency.Election
+	key      string // the election key and its create revision (the
+	rev      int64  // fencing token), kept: el forgets them on Resign
 	sess     *concurrency.Session
 	store    *etcdstate.Store
 
@@ -369,8 +371,8 @@ func (l *Lease) Store() state.Store { return l.store }
 func (l *Lease) Done() <-chan struct{} { return l.done }
 
 // Key and Rev are the election key and its create revision (the fencing token).
-func (l *Lease) Key() string { return l.el.Key() }
-func (l *Lease) Rev() int64  { return l.el.Rev() }
+func (l *Lease) Key() string { return l.key }
+func (l *Lease) Rev() int64  { return l.rev }
 
 // Provider is the Provider document led.
 func (l *Lease) Provider() string { return l.provider }
@@ -439,7 +441,7 @@ func (l *Lease) watch() {
 	defer l.e.wg.Done()
 	ctx, cancel := context.WithCancel(l.e.ctx)
 	defer cancel()
-	wch := l.e.cli.Watch(clientv3.WithRequireLeader(ctx), l.el.Key(), clientv3.WithRev(l.el.Rev()+1), clientv3.WithFilterPut())
+	wch := l.e.cli.Watch(clientv3.WithRequireLeader(ctx), l.key, clientv3.WithRev(l.rev+1), clientv3.WithFilterPut())
 	for {
 		select {
 		case <-l.done:
@@ -454,7 +456,7 @@ func (l *Lease) watch() {
 				if ctx.Err() != nil {
 					return
 				}
-				wch = l.e.cli.Watch(clientv3.WithRequireLeader(ctx), l.el.Key(), clientv3.WithRev(l.el.Rev()+1), clientv3.WithFilterPut())
+				wch = l.e.cli.Watch(clientv3.WithRequireLeader(ctx), l.key, clientv3.WithRev(l.rev+1), clientv3.WithFilterPut())
 				continue
 			}
 			for _, ev := range wr.Events {

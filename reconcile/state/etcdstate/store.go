@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -49,6 +50,7 @@ type Store struct {
 	// onFenced is called once per refused write (metrics).
 	onFenced func()
 	closeFn  func() error
+	closed   *atomic.Bool // this view's Close was called
 }
 
 // cache is the state as of meta's mod revision rev, shared by a store and
@@ -85,7 +87,7 @@ func New(cli *clientv3.Client, prefix string, o Options) *Store {
 		o.MaxTxnOps = DefaultMaxTxnOps
 	}
 	return &Store{cli: cli, prefix: strings.TrimRight(prefix, "/"), maxOps: o.MaxTxnOps,
-		c: &cache{}, onFenced: o.OnFenced, closeFn: o.Close}
+		c: &cache{}, onFenced: o.OnFenced, closeFn: o.Close, closed: new(atomic.Bool)}
 }
 
 // Prefix is the key prefix the store was opened with.
@@ -102,12 +104,37 @@ func (s *Store) recordsKey() string { return s.prefix + "/state/records/" }
 func (s *Store) Fenced(fences ...Fence) *Store {
 	v := *s
 	v.fence = append(append([]Fence(nil), s.fence...), fences...)
-	v.closeFn = nil
+	v.closeFn, v.closed = nil, new(atomic.Bool)
 	return &v
 }
 
-// Close releases the store (the client, when it owns one).
+// OnClose returns s with f called by its Close (a fenced view that
+// releases its leadership when closed).
+func (s *Store) OnClose(f func() error) *Store {
+	v := *s
+	v.closeFn, v.closed = f, new(atomic.Bool)
+	return &v
+}
+
+// Init gives a new store its lineage (serial 0), so that a plan made on an
+// empty state names it; an existing store is left as it is.
+func (s *Store) Init(ctx context.Context) error {
+	b, err := json.Marshal(meta{Version: 1, Lineage: state.NewID()})
+	if err != nil {
+		return err
+	}
+	_, err = s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(s.metaKey()), "=", 0)).
+		Then(clientv3.OpPut(s.metaKey(), string(b))).Commit()
+	if err != nil {
+		return fmt.Errorf("state: initialising etcd (%s): %w", s.prefix, err)
+	}
+	return nil
+}
+
+// Close releases the store (the client, when it owns one); later writes
+// through this view are refused with state.ErrFenced.
 func (s *Store) Close() error {
+	s.closed.Store(true)
 	if s.closeFn != nil {
 		f := s.closeFn
 		s.closeFn = nil
@@ -211,6 +238,9 @@ type op struct {
 func (s *Store) Update(ctx context.Context, fn func(*state.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.closed.Load() {
+		return &state.FencedError{Reason: "the store was closed"}
 	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
@@ -348,13 +378,13 @@ func (s *Store) commit(ctx context.Context, ops []op, lr *time.Time) (bool, erro
 	return true, nil
 }
 
-// IsEmpty reports whether the store holds no state at all (no meta, no record).
+// IsEmpty reports whether the store holds no record and was never written.
 func (s *Store) IsEmpty(ctx context.Context) (bool, error) {
-	resp, err := s.cli.Get(ctx, s.prefix+"/state/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	st, err := s.Snapshot(ctx)
 	if err != nil {
-		return false, s.readErr(err)
+		return false, err
 	}
-	return resp.Count == 0, nil
+	return len(st.Records) == 0 && st.Serial == 0, nil
 }
 
 var _ state.Store = (*Store)(nil)

@@ -192,5 +192,10 @@ func Open(ctx context.Context, t Target, tlsCfg *tls.Config, timeout time.Durati
 		}
 		return cli.Close()
 	}
-	return New(cli, t.Prefix, o), nil
+	st := New(cli, t.Prefix, o)
+	if err := st.Init(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
