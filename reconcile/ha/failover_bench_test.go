@@ -109,7 +109,6 @@ func BenchmarkFailover(b *testing.B) {
 		}
 		t0 := time.Now()
 		waitUntil(b, events, ls, 10*time.Second, "first leaders", func() bool { return len(ls.cur) == 2 })
-		var killTimes []time.Time
 		for k := range kills {
 			// A random moment: mid-reconcile or at a window edge.
 			time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
@@ -122,7 +121,6 @@ func BenchmarkFailover(b *testing.B) {
 				}
 			}
 			killed := time.Now()
-			killTimes = append(killTimes, killed)
 			rs[victim].stop(true)
 			for _, q := range led {
 				delete(ls.cur, q)
@@ -132,9 +130,6 @@ func BenchmarkFailover(b *testing.B) {
 			failovers = append(failovers, time.Since(killed))
 		}
 		tEnd := time.Now()
-		for i, k := range killTimes {
-			fmt.Fprintf(os.Stderr, "kill %d at %s took %s\n", i, k.UTC().Format("15:04:05.000"), failovers[i])
-		}
 		// Let the last windows close and be stopped.
 		time.Sleep(5 * time.Second)
 		for _, r := range rs {
