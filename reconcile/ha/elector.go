@@ -139,9 +139,15 @@ func (e *Elector) session(ctx context.Context) (*concurrency.Session, error) {
 	if e.lostErr != nil {
 		return nil, e.lostErr
 	}
+	// The grant is bounded (an unreachable etcd is an error, not a hang);
+	// the session's keep-alive then lives as long as the elector.
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Duration(e.ttl)*time.Second)
 	defer cancel()
-	s, err := concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl), concurrency.WithContext(e.ctx))
+	var s *concurrency.Session
+	g, err := e.cli.Grant(cctx, int64(e.ttl))
+	if err == nil {
+		s, err = concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl), concurrency.WithLease(g.ID), concurrency.WithContext(e.ctx))
+	}
 	if err == nil && e.cfg.Replica {
 		_, err = e.cli.Put(cctx, e.prefix+"/replicas/"+fmt.Sprintf("%x", s.Lease()), e.cfg.Identity, clientv3.WithLease(s.Lease()))
 		if err != nil {
@@ -149,7 +155,7 @@ func (e *Elector) session(ctx context.Context) (*concurrency.Session, error) {
 		}
 	}
 	if err != nil {
-		if e.sess != nil { // a replica that had a session and cannot get another
+		if e.sess != nil && ctx.Err() == nil { // a replica that had a session and cannot get another
 			e.lostErr = fmt.Errorf("ha: etcd unreachable, cannot renew leadership: %w", err)
 			close(e.lost)
 		}
