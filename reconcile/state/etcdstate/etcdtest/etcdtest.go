@@ -9,6 +9,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -22,13 +23,25 @@ type Server struct {
 // Start runs an etcd member on 127.0.0.1 with a random client port, fast
 // ticks (so leases as short as 1 s are allowed) and no fsync, in dir. It
 // stops with Close.
-func Start(dir string) (*Server, error) {
+func Start(dir string) (*Server, error) { return start(dir, nil) }
+
+// StartTLS is Start serving clients over TLS with the server certificate
+// and key given, requiring client certificates signed by the CA in caFile.
+func StartTLS(dir, certFile, keyFile, caFile string) (*Server, error) {
+	return start(dir, &transport.TLSInfo{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: caFile, ClientCertAuth: true})
+}
+
+func start(dir string, tlsInfo *transport.TLSInfo) (*Server, error) {
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
 	cfg.Logger = "zap"
 	cfg.LogLevel = "error"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cu, _ := url.Parse("http://127.0.0.1:0")
+	if tlsInfo != nil {
+		cu, _ = url.Parse("https://127.0.0.1:0")
+		cfg.ClientTLSInfo = *tlsInfo
+	}
 	pu, _ := url.Parse("http://127.0.0.1:0")
 	apu, _ := url.Parse("http://127.0.0.1:1") // a single member never dials its peer URL
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*cu}, []url.URL{*cu}
