@@ -5,7 +5,7 @@ BIN      ?= bin/recordctl
 FUZZTIME ?= 5m
 BENCHTIME ?= 1s
 
-.PHONY: build test run run-ha bench fuzz vet fmt clean
+.PHONY: build test sdk-test run run-ha bench fuzz vet fmt clean
 
 # The binary says what it is (recordctl version, recordctl_build_info):
 # version from the nearest tag, commit and build time from git and the clock.
@@ -24,14 +24,22 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# The vendors' official SDKs (Node.js, pinned by package-lock.json) run their
+# lifecycles against `recordctl emulate`; needs node and npm. SDKTEST=1 makes
+# a missing node or node_modules a failure instead of a skip.
+SDKTEST_DIR := providers/emulate/sdktest/testdata
+sdk-test:
+	cd $(SDKTEST_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	SDKTEST=1 $(GO) test -count=1 ./providers/emulate/sdktest
+
 # The quickstart: validate, then run the daemon against the built-in
 # emulator (short windows, 10-minute lookahead). Tasks are created and end
 # in the log within a minute; edit examples/quickstart/*.yaml and watch the
 # plan change. Ctrl-C stops the daemon (recordings are left running).
-# The emulator starts empty every time, so its state starts empty too.
+# Each run starts from an empty emulator and an empty emulator state.
 run: build
 	$(BIN) validate examples/quickstart
-	rm -f .recordctl/emulate-state .recordctl/emulate-state.journal
+	rm -rf .recordctl/emulate-state .recordctl/emulate-state.journal .recordctl/emulate-data
 	$(BIN) run --emulate --lookahead 10m examples/quickstart
 
 # High availability: a local etcd (Debian's etcd-server package), one shared

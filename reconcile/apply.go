@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/recordctl/recordctl/internal/clock"
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile/state"
 	"github.com/recordctl/recordctl/spec"
@@ -91,7 +92,7 @@ func (x *Executor) defaults() {
 		x.Now = time.Now
 	}
 	if x.Sleep == nil {
-		x.Sleep = providers.Options{}.Sleeper()
+		x.Sleep = clock.Real.Sleep
 	}
 	if x.Concurrency <= 0 {
 		x.Concurrency = 8

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile/state"
 	"github.com/recordctl/recordctl/spec"
@@ -80,16 +78,14 @@ func (e *Engine) Providers(set *spec.Set) (map[string]providers.Provider, map[st
 			if r <= 0 {
 				r = e.Caps(p.Spec.Type).DefaultRateLimit
 			}
-			lim := rate.NewLimiter(rate.Inf, 0)
-			if r > 0 {
-				lim = rate.NewLimiter(rate.Limit(r), max(1, int(r)))
-			}
 			newProv := e.Factory
 			if newProv == nil {
 				newProv = providers.New
 			}
 			opts := e.Options
-			opts.Limiter = lim // every HTTP request of this provider is paced
+			// Every HTTP request of this provider is paced a margin under r,
+			// on the providers' clock.
+			opts.Pacer = providers.NewPacer(r, opts.Clock)
 			prov, err := newProv(p, opts)
 			if err != nil {
 				errs[name] = err

@@ -384,9 +384,12 @@ func (pl *providerPlanner) unwantedWith(r *state.Record, status providers.Status
 	}
 	a := pl.action(k, r.Key, r, nil, reason, nil)
 	a.Removed = reason == "recording removed"
-	if k == Stop && pl.caps.StopFinalizeDelay > 0 {
-		if rec := pl.recs[r.Recording]; rec == nil || !rec.Spec.Options.FinalizeImmediately {
-			a.Note = fmt.Sprintf("the file appears %s after the stop (set finalizeImmediately to finalize at once)", pl.caps.StopFinalizeDelay)
+	if k == Stop {
+		if c := providers.CapabilitiesFor(pl.caps, pl.recs[r.Recording]); c.StopFinalizeDelay > 0 {
+			a.Note = fmt.Sprintf("the file appears %s after the stop", c.StopFinalizeDelay)
+			if c.StopFinalizeHint != "" {
+				a.Note += " (" + c.StopFinalizeHint + ")"
+			}
 		}
 	}
 	pl.add(a)

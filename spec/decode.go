@@ -46,11 +46,16 @@ func isNull(n *yaml.Node) bool {
 }
 
 // mapping returns the pairs of a mapping node, merging `<<` keys, reporting
-// duplicate keys and keys not in allowed. path names the mapping in messages.
+// duplicate keys and keys not in allowed (nil: any key). path names the
+// mapping in messages.
 func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		d.errf(n, "%s must be a mapping with the fields %s", path, strings.Join(allowed, ", "))
+		if allowed == nil {
+			d.errf(n, "%s must be a mapping", path)
+		} else {
+			d.errf(n, "%s must be a mapping with the fields %s", path, strings.Join(allowed, ", "))
+		}
 		return nil, false
 	}
 	out := make([]pair, 0, len(n.Content)/2)
@@ -82,7 +87,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, 
 			d.errf(k, "%s: duplicate field %q (first at line %d); each field may appear once", path, k.Value, first.Line)
 			continue
 		}
-		if !contains(allowed, k.Value) {
+		if allowed != nil && !contains(allowed, k.Value) {
 			d.errf(k, "%s: unknown field %q; allowed: %s", path, k.Value, strings.Join(allowed, ", "))
 			continue
 		}
@@ -104,7 +109,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, 
 				continue // explicit keys win over merged ones, earlier merges over later ones
 			}
 			taken[p.key.Value] = true
-			if !contains(allowed, p.key.Value) {
+			if allowed != nil && !contains(allowed, p.key.Value) {
 				d.errf(p.key, "%s: unknown field %q; allowed: %s", path, p.key.Value, strings.Join(allowed, ", "))
 				continue
 			}
@@ -143,15 +148,12 @@ var fieldPaths = func() map[string]map[string]string {
 		}
 		t[prefix] = m
 	}
-	add("spec", providerSpecKeys)
+	add("spec", commonProviderKeys)
 	for _, k := range recordingSpecKeys {
 		t["spec"][k] = "spec." + k
 	}
 	add("spec.stream", streamKeys)
 	add("spec.schedule", scheduleKeys)
-	add("spec.options", optionKeys)
-	add("spec.options.storage", storageKeys)
-	add("spec.credentials", allCredentialNames())
 	return t
 }()
 

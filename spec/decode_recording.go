@@ -48,8 +48,12 @@ func (d *decoder) recordingSpec(sp *pair, r *Recording, ref *docRef) {
 				}
 			}
 		case "options":
+			// Decoded by Build, once the Provider's type is known.
 			ref.optionsPos = d.pos(kv.key)
-			d.options(kv.val, &r.Spec.Options, ref)
+			ref.optionsKey, ref.optionsVal = kv.key, kv.val
+			if n := resolve(kv.val); n == nil || n.Kind != yaml.MappingNode {
+				d.errf(n, "spec.options must be a mapping of the provider type's recording options")
+			}
 		}
 	}
 	for _, f := range []string{"provider", "stream"} {
@@ -106,15 +110,15 @@ func (d *decoder) stream(n *yaml.Node) Stream {
 	dan := hasKey(pairs, "domain") || hasKey(pairs, "app") || hasKey(pairs, "name")
 	switch {
 	case dan && hasKey(pairs, "channel"):
-		d.errf(resolve(n), "spec.stream: set either domain, app and name (tencent, aliyun, huawei) or channel (agora), not both")
+		d.errf(resolve(n), "spec.stream: set either domain, app and name (%s) or channel (%s), not both", streamTypes(false), streamTypes(true))
 	case dan:
 		for _, f := range []string{"domain", "app", "name"} {
 			if !hasKey(pairs, f) {
-				d.errf(resolve(n), "spec.stream.%s is missing; tencent, aliyun and huawei streams need domain, app and name", f)
+				d.errf(resolve(n), "spec.stream.%s is missing; %s streams need domain, app and name", f, streamTypes(false))
 			}
 		}
 	case !hasKey(pairs, "channel"):
-		d.errf(resolve(n), "spec.stream needs domain, app and name (tencent, aliyun, huawei) or channel (agora)")
+		d.errf(resolve(n), "spec.stream needs domain, app and name (%s) or channel (%s)", streamTypes(false), streamTypes(true))
 	}
 	return s
 }
@@ -252,135 +256,4 @@ func (d *decoder) windows(n *yaml.Node) []Window {
 		out = append(out, w)
 	}
 	return out
-}
-
-// options decodes every option with its type and range; which options a
-// provider type accepts is checked by Build.
-func (d *decoder) options(n *yaml.Node, o *Options, ref *docRef) {
-	pairs, ok := d.mapping(n, "spec.options", optionKeys)
-	if !ok {
-		return
-	}
-	for _, kv := range pairs {
-		k := kv.key.Value
-		ref.options = append(ref.options, optionKey{k, d.pos(kv.key)})
-		path := fieldPath("spec.options", k)
-		at := resolve(kv.val)
-		switch k {
-		case "templateId":
-			if v, ok := d.intRange(kv.val, path, 0, templateIDMax); ok {
-				o.TemplateID = &v
-			}
-		case "streamType":
-			if v, ok := d.integer(kv.val, path); ok {
-				if v != 0 && v != 1 {
-					d.errf(at, "%s must be 0 (normal push) or 1 (mixed stream), got %d", path, v)
-				}
-				o.StreamType = &v
-			}
-		case "extension":
-			o.Extension, _ = d.str(kv.val, path)
-		case "finalizeImmediately":
-			o.FinalizeImmediately, _ = d.boolean(kv.val, path)
-		case "mode":
-			if v, ok := d.str(kv.val, path); ok {
-				if !contains(agoraModes, v) {
-					d.errf(at, "%s %q is not an Agora recording mode; use one of %s", path, v, quoteList(agoraModes))
-				}
-				o.Mode = v
-			}
-		case "uid", "backupUid":
-			if v, ok := d.intRange(kv.val, path, uidMin, uidMax); ok {
-				if k == "uid" {
-					o.UID = &v
-				} else {
-					o.BackupUID = &v
-				}
-			}
-		case "token":
-			if v, ok := d.secretRef(kv.val, path); ok {
-				o.Token = &v
-			}
-		case "maxIdleTime":
-			if v, ok := d.intRange(kv.val, path, maxIdleTimeMin, maxIdleTimeMax); ok {
-				o.MaxIdleTime = &v
-			}
-		case "resourceExpiredHour":
-			if v, ok := d.intRange(kv.val, path, resourceExpiredHourMin, resourceExpiredHourMax); ok {
-				o.ResourceExpiredHour = &v
-			}
-		case "storage":
-			o.Storage = d.storage(kv.val)
-		}
-	}
-	if o.UID != nil && o.BackupUID != nil && *o.UID == *o.BackupUID {
-		for _, kv := range pairs {
-			if kv.key.Value == "backupUid" {
-				d.errf(resolve(kv.val), "spec.options.backupUid must differ from uid (%d): Agora needs a second UID to restart a recording", *o.UID)
-			}
-		}
-	}
-}
-
-// storage decodes Agora's storageConfig.
-func (d *decoder) storage(n *yaml.Node) *AgoraStorage {
-	s := &AgoraStorage{}
-	pairs, ok := d.mapping(n, "spec.options.storage", storageKeys)
-	if !ok {
-		return s
-	}
-	for _, kv := range pairs {
-		path := fieldPath("spec.options.storage", kv.key.Value)
-		at := resolve(kv.val)
-		switch kv.key.Value {
-		case "vendor":
-			if v, ok := d.integer(kv.val, path); ok {
-				if !containsInt(agoraVendors, v) {
-					d.errf(at, "%s %d is not an Agora storage vendor code; use 1 (AWS S3), 2 (Alibaba OSS), 3 (Tencent COS), 5 (Azure), 6 (Google), 7 (Huawei OBS), 8 (Baidu) or 11 (self-built)", path, v)
-				}
-				s.Vendor = v
-			}
-		case "region":
-			if v, ok := d.integer(kv.val, path); ok {
-				if v < 0 {
-					d.errf(at, "%s must be >= 0 (the vendor's Agora region code)", path)
-				}
-				s.Region = v
-			}
-		case "bucket":
-			if v, ok := d.str(kv.val, path); ok {
-				if strings.TrimSpace(v) == "" {
-					d.errf(at, "%s must not be empty", path)
-				}
-				s.Bucket = v
-			}
-		case "accessKey":
-			s.AccessKey, _ = d.secretRef(kv.val, path)
-		case "secretKey":
-			s.SecretKey, _ = d.secretRef(kv.val, path)
-		case "fileNamePrefix":
-			s.FileNamePrefix, _ = d.stringList(kv.val, path, func(v *yaml.Node, p, item string) bool {
-				if !validPrefix(item) {
-					d.errf(v, "%s %q may contain only letters and digits", p, item)
-					return false
-				}
-				return true
-			})
-		}
-	}
-	for _, f := range storageRequired {
-		if !hasKey(pairs, f) {
-			d.errf(resolve(n), "spec.options.storage.%s is required", f)
-		}
-	}
-	return s
-}
-
-func containsInt(list []int64, v int64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -39,13 +39,8 @@ type docRef struct {
 	rec     *Recording
 	// Recording fields, for errors Build reports.
 	providerPos, streamPos, optionsPos Pos
-	streamOK                           bool        // the stream decoded without errors
-	options                            []optionKey // options set, in source order
-}
-
-type optionKey struct {
-	name string
-	pos  Pos
+	streamOK                           bool       // the stream decoded without errors
+	optionsKey, optionsVal             *yaml.Node // spec.options, decoded by Build for the Provider's type
 }
 
 // ParseFile decodes and checks every document of one file. rel is the file's

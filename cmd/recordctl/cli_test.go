@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
 )
 
@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		// The emulators' demo credentials, as `recordctl emulate` prints them.
-		srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
+		srv, err := emulate.Start("127.0.0.1", 0, emu.Config{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -109,24 +109,24 @@ func cli(t *testing.T, dir string, args ...string) result {
 }
 
 // emu is a standalone emulator (as `recordctl emulate` runs it) with faults.
-type emu struct {
+type emuServer struct {
 	srv    *emulate.Server
-	faults *providers.Faults
+	faults *emu.Faults
 }
 
-func newEmu(t *testing.T) *emu {
+func newEmu(t *testing.T) *emuServer {
 	t.Helper()
-	f := providers.NewFaults(1)
-	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{Faults: f})
+	f := emu.NewFaults(1)
+	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{Faults: f})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &emu{srv: srv, faults: f}
+	return &emuServer{srv: srv, faults: f}
 }
 
 // tencent is a Provider document named name pointing at the emulator.
-func (e *emu) tencent(name string, rate float64) string {
+func (e *emuServer) tencent(name string, rate float64) string {
 	return fmt.Sprintf(`apiVersion: recordctl/v1
 kind: Provider
 metadata: {name: %s}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/state"
@@ -111,29 +112,34 @@ func userAgent() string { return "recordctl/" + version }
 func (g *globals) setup(set *spec.Set, write bool, lookahead time.Duration) (*env, error) {
 	e := &env{}
 	g.resolveStatePath()
-	if g.emulate {
-		srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
-		if err != nil {
-			return nil, err
-		}
-		e.emu = srv
-		if err := srv.Point(set); err != nil {
-			srv.Close()
-			return nil, err
-		}
-		g.banner(srv.Banner())
-	}
 	var store reconcile.Store
 	if g.isEtcd() {
+		// etcd first: an unreachable etcd must fail before anything
+		// (the emulator's data folder) is created on disk.
 		st, closeStore, err := g.etcdStore(set, write)
 		if err != nil {
-			e.close()
 			return nil, err
 		}
 		store, e.closeStore = st, closeStore
 		if write {
 			e.store = st
 		}
+	}
+	if g.emulate {
+		srv, err := emulate.StartWithData("127.0.0.1", 0, emu.Config{}, g.emulateData())
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		e.emu = srv
+		if err := srv.Point(set); err != nil {
+			e.close()
+			return nil, err
+		}
+		g.banner(srv.Banner())
+	}
+	if g.isEtcd() {
+		// opened above
 	} else if write {
 		st, err := state.Open(g.state)
 		if err != nil {
@@ -204,4 +210,11 @@ func (g *globals) resolveStatePath() {
 	if g.emulate && !g.stateSet {
 		g.state = emulateStatePath
 	}
+}
+
+// emulateDataDir keeps --emulate's emulator state beside the recordctl
+// state, so tasks created by one --emulate command are still at the
+// "provider" for the next one (apply, then plan shows no changes).
+func emulateDataDir(statePath string) string {
+	return filepath.Join(filepath.Dir(statePath), "emulate-data")
 }

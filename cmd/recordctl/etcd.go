@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -112,4 +113,14 @@ func (g *globals) readStateAt(ctx context.Context, loc string) (*state.State, er
 func identity(cmd string) string {
 	h, _ := os.Hostname()
 	return fmt.Sprintf("recordctl %s on %s (pid %d)", cmd, h, os.Getpid())
+}
+
+// emulateData is where --emulate keeps the emulator's tasks: beside a
+// local state, or in .recordctl/emulate-data-etcd for an etcd state (a URL
+// is no folder).
+func (g *globals) emulateData() string {
+	if g.isEtcd() {
+		return filepath.Join(".recordctl", "emulate-data-etcd")
+	}
+	return emulateDataDir(g.state)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/daemon"
@@ -36,13 +37,13 @@ func (g *globals) runHA(ctx context.Context, dir string, f runFlags) error {
 		return &exitError{code: 1, err: err}
 	}
 	defer st.Close()
-	var emu *emulate.Server
+	var emuSrv *emulate.Server
 	if g.emulate {
-		if emu, err = emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{}); err != nil {
+		if emuSrv, err = emulate.StartWithData("127.0.0.1", 0, emu.Config{}, g.emulateData()); err != nil {
 			return &exitError{code: 1, err: err}
 		}
-		defer emu.Close()
-		fmt.Fprint(g.stderr, emu.Banner())
+		defer emuSrv.Close()
+		g.banner(emuSrv.Banner())
 	}
 	for {
 		set, err := g.loadSpec(dir)
@@ -65,7 +66,7 @@ func (g *globals) runHA(ctx context.Context, dir string, f runFlags) error {
 			return &exitError{code: 1, err: err}
 		}
 		log.Info("leading", "providers", strings.Join(held.Providers(), ","))
-		err = g.serveLeading(ctx, dir, f, held, m, emu)
+		err = g.serveLeading(ctx, dir, f, held, m, emuSrv)
 		held.Release()
 		if ctx.Err() != nil {
 			log.Info("resigned every leadership on shutdown")
@@ -79,7 +80,7 @@ func (g *globals) runHA(ctx context.Context, dir string, f runFlags) error {
 }
 
 // serveLeading runs the daemon until ctx ends or a leadership is lost.
-func (g *globals) serveLeading(ctx context.Context, dir string, f runFlags, held *ha.Held, m *ha.Metrics, emu *emulate.Server) error {
+func (g *globals) serveLeading(ctx context.Context, dir string, f runFlags, held *ha.Held, m *ha.Metrics, emuSrv *emulate.Server) error {
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -100,8 +101,8 @@ func (g *globals) serveLeading(ctx context.Context, dir string, f runFlags, held
 	}
 	cfg := daemon.Config{Dir: dir, Engine: eng, Log: eng.Log, Resync: resync, Listen: f.listen, AllowMassStop: f.allowMassStop,
 		Registry: reg, Leading: held.Providers}
-	if emu != nil {
-		cfg.Prepare = emu.Point
+	if emuSrv != nil {
+		cfg.Prepare = emuSrv.Point
 	}
 	d, err := daemon.New(cfg)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 )
 
 // onTerminal starts the binary with a pseudo-terminal as stdin, stdout and
@@ -51,7 +51,7 @@ var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 // With NO_COLOR=1 the same run has the progress and no colour at all.
 func TestTerminalApplyShowsProgressAndColour(t *testing.T) {
 	ok, broken := newEmu(t), newEmu(t)
-	broken.srv.Emulators["tencent"].(*tencent.Emulator).SetVODActive(false) // every create fails, permanently
+	broken.srv.Emulators["tencent"].(*tencentemu.Emulator).SetVODActive(false) // every create fails, permanently
 	docs := func(tag string) string {
 		d := []string{ok.tencent("tc", 50), "---\n", broken.tencent("tcbad", 50)}
 		for i := 0; i < 3; i++ {

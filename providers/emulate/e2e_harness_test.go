@@ -12,13 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/providers/agora"
-	"github.com/recordctl/recordctl/providers/aliyun"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
 	_ "github.com/recordctl/recordctl/providers/all"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
-	"github.com/recordctl/recordctl/providers/huawei"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/state"
 	"github.com/recordctl/recordctl/spec"
@@ -48,10 +50,10 @@ var secretEnv = map[string]string{
 // allSecrets lists every credential value the e2e documents reference.
 func allSecrets() []string {
 	return []string{
-		tencent.DemoSecretID, tencent.DemoSecretKey,
-		aliyun.DemoAccessKeyID, aliyun.DemoAccessKeySecret,
-		huawei.DemoAccessKey, huawei.DemoSecretKey,
-		agora.DemoCustomerID, agora.DemoCustomerSecret,
+		tencentemu.DemoSecretID, tencentemu.DemoSecretKey,
+		aliyunemu.DemoAccessKeyID, aliyunemu.DemoAccessKeySecret,
+		huaweiemu.DemoAccessKey, huaweiemu.DemoSecretKey,
+		agoraemu.DemoCustomerID, agoraemu.DemoCustomerSecret,
 		secretToken, secretStorageAK, secretStorageSK, secretBadToken, secretWrong,
 	}
 }
@@ -59,7 +61,7 @@ func allSecrets() []string {
 // TestMain sets the demo credentials and the option secrets in the
 // environment once: the documents reference them by {env: NAME}.
 func TestMain(m *testing.M) {
-	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
+	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -77,28 +79,23 @@ func TestMain(m *testing.M) {
 
 // clock is the one settable clock shared by the emulators, the provider
 // clients and the engine, so no test waits in real time for a window.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock struct{ *clocktest.Fake }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
+// Set moves the clock to t, which must not be in its past.
 func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
+	if t.Before(c.Now()) {
+		panic("e2e clock set backwards to " + t.String())
+	}
+	c.Fake.Set(t)
 }
 
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *clock) Add(d time.Duration) { c.Step(d) }
+
+// instant is the providers' view of the clock: their waits (backoffs
+// between retries) return at once.
+type instant struct{ *clocktest.Fake }
+
+func (instant) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 // syncBuf is a goroutine-safe log sink.
 type syncBuf struct {
@@ -127,7 +124,7 @@ type world struct {
 	t         testing.TB
 	clk       *clock
 	srv       *emulate.Server
-	faults    *providers.Faults
+	faults    *emu.Faults
 	dir       string
 	statePath string
 	store     *state.Local
@@ -147,9 +144,9 @@ func ts(s string) time.Time {
 
 func newWorld(t testing.TB, now string) *world {
 	t.Helper()
-	w := &world{t: t, clk: &clock{t: ts(now)}, faults: providers.NewFaults(1), log: &syncBuf{},
+	w := &world{t: t, clk: &clock{clocktest.New(ts(now))}, faults: emu.NewFaults(1), log: &syncBuf{},
 		dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state")}
-	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{Now: w.clk.Now, Faults: w.faults})
+	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{Now: w.clk.Now, Faults: w.faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,8 +213,8 @@ spec:
 `,
 		srv.URLs["tencent"][0], env("tencent", "secretId"), env("tencent", "secretKey"), rate,
 		srv.URLs["aliyun"][0], env("aliyun", "accessKeyId"), env("aliyun", "accessKeySecret"), rate,
-		huawei.DemoProjectID, srv.URLs["huawei"][0], env("huawei", "accessKey"), env("huawei", "secretKey"), rate,
-		agora.DemoAppID, ag[0], ag[1], env("agora", "customerId"), env("agora", "customerSecret"), rate)
+		huaweiemu.DemoProjectID, srv.URLs["huawei"][0], env("huawei", "accessKey"), env("huawei", "secretKey"), rate,
+		agoraemu.DemoAppID, ag[0], ag[1], env("agora", "customerId"), env("agora", "customerSecret"), rate)
 }
 
 // window is one explicit recording window.
@@ -281,7 +278,7 @@ func (w *world) open() {
 	w.t.Cleanup(func() { st.Close() })
 	w.eng = &reconcile.Engine{Store: st, Now: w.clk.Now,
 		Log:     slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Options: providers.Options{Now: w.clk.Now, Sleep: noSleep, UserAgent: "recordctl/e2e"},
+		Options: providers.Options{Clock: instant{w.clk.Fake}, UserAgent: "recordctl/e2e"},
 		Exec:    w.exec,
 	}
 }
@@ -328,10 +325,12 @@ func (w *world) assertConverged(what string) {
 	}
 }
 
-func (w *world) tencent() *tencent.Emulator { return w.srv.Emulators["tencent"].(*tencent.Emulator) }
-func (w *world) aliyun() *aliyun.Emulator   { return w.srv.Emulators["aliyun"].(*aliyun.Emulator) }
-func (w *world) huawei() *huawei.Emulator   { return w.srv.Emulators["huawei"].(*huawei.Emulator) }
-func (w *world) agora() *agora.Emulator     { return w.srv.Emulators["agora"].(*agora.Emulator) }
+func (w *world) tencent() *tencentemu.Emulator {
+	return w.srv.Emulators["tencent"].(*tencentemu.Emulator)
+}
+func (w *world) aliyun() *aliyunemu.Emulator { return w.srv.Emulators["aliyun"].(*aliyunemu.Emulator) }
+func (w *world) huawei() *huaweiemu.Emulator { return w.srv.Emulators["huawei"].(*huaweiemu.Emulator) }
+func (w *world) agora() *agoraemu.Emulator   { return w.srv.Emulators["agora"].(*agoraemu.Emulator) }
 
 // live returns the state's live records, by key.
 func (w *world) live() map[string]*state.Record {
@@ -379,8 +378,8 @@ func actions(p *reconcile.Plan) string {
 
 // liveTencent returns the emulator's tasks that still record or will:
 // not deleted, not stopped, not finished.
-func liveTencent(e *tencent.Emulator) []tencent.EmuTask {
-	var out []tencent.EmuTask
+func liveTencent(e *tencentemu.Emulator) []tencentemu.EmuTask {
+	var out []tencentemu.EmuTask
 	for _, t := range e.Tasks() {
 		if t.Status == providers.StatusScheduled || t.Status == providers.StatusRecording {
 			out = append(out, t)
@@ -390,8 +389,8 @@ func liveTencent(e *tencent.Emulator) []tencent.EmuTask {
 }
 
 // liveAgora returns the emulator's recorders still in a channel.
-func liveAgora(e *agora.Emulator, channel string) []agora.Session {
-	var out []agora.Session
+func liveAgora(e *agoraemu.Emulator, channel string) []agoraemu.Session {
+	var out []agoraemu.Session
 	for _, s := range e.Sessions() {
 		if s.Channel == channel && s.Ended.IsZero() {
 			out = append(out, s)

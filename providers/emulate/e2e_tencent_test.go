@@ -11,6 +11,7 @@ import (
 
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/spec"
 )
@@ -36,7 +37,7 @@ spec:
 `
 
 // taskSet renders the emulator's live tasks as sorted "stream start-end" lines.
-func taskSet(tasks []tencent.EmuTask) []string {
+func taskSet(tasks []tencentemu.EmuTask) []string {
 	var out []string
 	for _, t := range tasks {
 		out = append(out, t.Stream.Name+" "+t.StartTime.UTC().Format(time.RFC3339)+" "+t.EndTime.UTC().Format(time.RFC3339))
@@ -95,7 +96,7 @@ func TestTencentApplyCreatesExactlyTheWindowsAndConverges(t *testing.T) {
 		t.Fatalf("re-apply called CreateRecordTask %d more times", got-creates)
 	}
 	// Every live state record points at the task the emulator holds for it.
-	byID := map[string]tencent.EmuTask{}
+	byID := map[string]tencentemu.EmuTask{}
 	for _, tk := range w.tencent().Tasks() {
 		byID[tk.TaskID] = tk
 	}
@@ -119,7 +120,7 @@ func TestTencentScheduleEditDeletesStopsCreates(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
 	tencentBaseline(w)
 	w.mustReconcile()
-	before := map[string]tencent.EmuTask{}
+	before := map[string]tencentemu.EmuTask{}
 	for _, tk := range w.tencent().Tasks() {
 		before[tk.Stream.Name+" "+tk.StartTime.Format(time.RFC3339)] = tk
 	}
@@ -150,7 +151,7 @@ func TestTencentScheduleEditDeletesStopsCreates(t *testing.T) {
 	if res.Created != 2 || res.Stopped != 1 || res.Deleted != 2 {
 		t.Fatalf("apply: %s", res.Summary())
 	}
-	after := map[string]tencent.EmuTask{}
+	after := map[string]tencentemu.EmuTask{}
 	for _, tk := range w.tencent().Tasks() {
 		after[tk.TaskID] = tk
 	}

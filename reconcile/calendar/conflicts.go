@@ -37,14 +37,10 @@ type Conflict struct {
 // streamKey identifies a stream as spec's conflict check does: the same
 // provider type and domain/app/name, or for agora the same App ID and channel.
 func streamKey(set *spec.Set, w *Window) string {
-	if w.Type == spec.TypeAgora {
-		appID := ""
-		if p := set.Provider(w.Provider); p != nil {
-			appID = p.Spec.AppID
-		}
-		return w.Type + "\x00" + appID + "\x00" + w.Stream.Channel
+	if p := set.Provider(w.Provider); p != nil {
+		return spec.StreamKey(p, w.Stream)
 	}
-	return w.Type + "\x00" + w.Stream.Domain + "\x00" + w.Stream.App + "\x00" + w.Stream.Name
+	return w.Type + "\x00" + w.Stream.String()
 }
 
 func findConflicts(c *Calendar, set *spec.Set, caps reconcile.CapsFunc, lookahead time.Duration) {

@@ -9,9 +9,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/ha"
 	"github.com/recordctl/recordctl/reconcile/state"
@@ -51,7 +51,7 @@ func TestNoDuplicateAtAnyCrashPointOfAFailover(t *testing.T) {
 	}
 	for _, mode := range []statetest.Mode{statetest.BeforeWrite, statetest.AfterWrite} {
 		for n := 1; ; n++ {
-			emu, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
+			emu, err := emulate.Start("127.0.0.1", 0, emu.Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestNoDuplicateAtAnyCrashPointOfAFailover(t *testing.T) {
 				t.Fatalf("%s write %d: the new leader's reconcile: %v %v", mode, n, err, res.Err)
 			}
 			perStream := map[string]int{}
-			for _, task := range emu.Emulators["tencent"].(*tencent.Emulator).Tasks() {
+			for _, task := range emu.Emulators["tencent"].(*tencentemu.Emulator).Tasks() {
 				if !task.Deleted {
 					perStream[task.Stream.Name]++
 				}

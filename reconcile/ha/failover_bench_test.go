@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/providers/aliyun"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/ha"
 	"github.com/recordctl/recordctl/spec"
@@ -76,7 +76,7 @@ func BenchmarkFailover(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		emu, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
+		emu, err := emulate.Start("127.0.0.1", 0, emu.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func BenchmarkFailover(b *testing.B) {
 			r.stop(false)
 		}
 		// Tencent: one task per window, none missing.
-		txEmu := emu.Emulators["tencent"].(*tencent.Emulator)
+		txEmu := emu.Emulators["tencent"].(*tencentemu.Emulator)
 		byStart := map[time.Time]int{}
 		for _, t := range txEmu.Tasks() {
 			if !t.Deleted {
@@ -153,7 +153,7 @@ func BenchmarkFailover(b *testing.B) {
 			}
 		}
 		// Alibaba: one start per window, inside it.
-		recs := emu.Emulators["aliyun"].(*aliyun.Emulator).Recordings(spec.Stream{})
+		recs := emu.Emulators["aliyun"].(*aliyunemu.Emulator).Recordings(spec.Stream{})
 		for w := t0.Truncate(4 * time.Second).Add(4 * time.Second); w.Add(2 * time.Second).Before(tEnd); w = w.Add(4 * time.Second) {
 			n := 0
 			for _, r := range recs {

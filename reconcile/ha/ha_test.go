@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
 	_ "github.com/recordctl/recordctl/providers/all"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/ha"
 	"github.com/recordctl/recordctl/reconcile/state"
@@ -318,7 +318,7 @@ func only(set *spec.Set, provider string) *spec.Set {
 // intent write is refused (ErrFenced) and it makes no provider call.
 func TestFencedLeaderMakesNoProviderCall(t *testing.T) {
 	ctx := context.Background()
-	emu, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
+	emu, err := emulate.Start("127.0.0.1", 0, emu.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestFencedLeaderMakesNoProviderCall(t *testing.T) {
 	}
 	// The old leader resumes mid-apply.
 	res, _ := eng.Apply(ctx, set, p)
-	calls := emu.Emulators["tencent"].(*tencent.Emulator).Calls()
+	calls := emu.Emulators["tencent"].(*tencentemu.Emulator).Calls()
 	if n := calls["CreateRecordTask"]; n != 0 {
 		t.Errorf("the fenced leader made %d CreateRecordTask call(s)", n)
 	}

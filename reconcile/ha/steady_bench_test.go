@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/providers/aliyun"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/daemon"
 	"github.com/recordctl/recordctl/reconcile/ha"
@@ -98,9 +99,9 @@ func recDoc(name, prov string, start, end time.Time) string {
 // edit -> CreateRecordTask (tencent) and window start -> start command
 // (aliyun) over n edits and n×20 windows.
 func steady(b *testing.B, store state.Store, n int) (edit, lag []time.Duration) {
-	tx := tencent.NewEmulator(providers.EmulatorConfig{})
+	tx := tencentemu.NewEmulator(emu.Config{})
 	tx.SetRateLimit(0)
-	ali := aliyun.NewEmulator(providers.EmulatorConfig{})
+	ali := aliyunemu.NewEmulator(emu.Config{})
 	ali.AddRecordConfig("push.example.com", "live")
 	var txCalls, aliCalls calls
 	txSrv := httptest.NewServer(txCalls.wrap(tx, func(r *http.Request) (string, string) {
@@ -127,10 +128,10 @@ func steady(b *testing.B, store state.Store, n int) (edit, lag []time.Duration) 
 		}
 		return sb.String()
 	}
-	os.Setenv("X_TX_ID", tencent.DemoSecretID)
-	os.Setenv("X_TX_KEY", tencent.DemoSecretKey)
-	os.Setenv("X_ALI_ID", aliyun.DemoAccessKeyID)
-	os.Setenv("X_ALI_KEY", aliyun.DemoAccessKeySecret)
+	os.Setenv("X_TX_ID", tencentemu.DemoSecretID)
+	os.Setenv("X_TX_KEY", tencentemu.DemoSecretKey)
+	os.Setenv("X_ALI_ID", aliyunemu.DemoAccessKeyID)
+	os.Setenv("X_ALI_KEY", aliyunemu.DemoAccessKeySecret)
 	dir := b.TempDir()
 	write := func(name, s string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
