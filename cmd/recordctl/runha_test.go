@@ -60,7 +60,9 @@ func startHA(t *testing.T, endpoint, prefix, docs string) *haReplica {
 	r := &haReplica{addr: freeAddr(t), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go func() { r.done <- g.runHA(ctx, docs, runFlags{listen: r.addr, resync: time.Minute, lookahead: 24 * time.Hour}) }()
+	go func() {
+		r.done <- g.runHA(ctx, docs, runFlags{listen: r.addr, resync: time.Minute, lookahead: 24 * time.Hour})
+	}()
 	t.Cleanup(func() { r.stop(t) })
 	return r
 }
