@@ -107,6 +107,10 @@ type Plan struct {
 	Actions       []Action    `json:"actions"`
 	Unmanaged     []Unmanaged `json:"unmanaged,omitempty"`
 	Missed        []Missed    `json:"missed,omitempty"`
+	// Pending are pieces of scheduled windows to be created once the provider accepts them.
+	Pending []Pending `json:"pending,omitempty"`
+	// Warnings are the documents' likely mistakes (spec.Set.Warnings), as file:line:col: message.
+	Warnings []string `json:"warnings,omitempty"`
 	// Errors are problems found while planning (limits, unreachable providers); each names a file:line where it can.
 	Errors []string `json:"errors,omitempty"`
 	// Forget lists state records whose tasks have ended on their own (state housekeeping; no provider call).
@@ -154,7 +158,7 @@ func NewPlan(in Input) *Plan {
 	if st == nil {
 		st = &state.State{}
 	}
-	desired := Desired(in.Set, in.Caps, in.Now, in.Lookahead)
+	desired, pending := DesiredPending(in.Set, in.Caps, in.Now, in.Lookahead)
 	// Typically every desired piece without a task is a create, and every
 	// record without a piece a stop or delete.
 	p := &Plan{FormatVersion: FormatVersion, At: in.Now.UTC(), Actions: make([]Action, 0, max(len(desired)-len(st.Records), 0)+len(st.Records)/8+8),
@@ -189,6 +193,10 @@ func NewPlan(in Input) *Plan {
 		pl.run(byProv[name], recsByProv[name], in.Observed[name])
 	}
 	p.Missed = missed(in.Set, st, in.Now)
+	p.Pending = pendingOf(pending)
+	for _, w := range in.Set.Warnings {
+		p.Warnings = append(p.Warnings, w.Error())
+	}
 	sortActions(p.Actions)
 	p.Summary.Providers = len(in.Set.Providers)
 	p.Complete = len(p.Incomplete) == 0
@@ -248,7 +256,7 @@ func (pl *providerPlanner) run(desired []*Piece, recs []*state.Record, observed 
 		pl.piece(d, byKey[d.Key], obs, ix, claimed)
 	}
 	for _, r := range recs {
-		if !wanted[r.Key] && byKey[r.Key] == r {
+		if !wanted[r.Key] && byKey[r.Key] == r && !pl.keeps(r) {
 			pl.unwanted(r, obs)
 		}
 	}
@@ -557,9 +565,9 @@ func missed(set *spec.Set, st *state.State, now time.Time) []Missed {
 	var out []Missed
 	for _, rec := range set.Recordings {
 		for _, w := range rec.Windows(last, now) {
-			id := spec.WindowID(rec.Metadata.Name, w.Start)
+			id := w.ID(rec.Metadata.Name)
 			if w.Start.After(last) && !w.End.After(now) && !seen[id] {
-				out = append(out, Missed{Window: id, Recording: rec.Metadata.Name, Span: Span{w.Start.UTC(), w.End.UTC()}})
+				out = append(out, Missed{Window: id, Recording: rec.Metadata.Name, Span: Span{w.NomStart.UTC(), w.NomEnd.UTC()}})
 			}
 		}
 	}

@@ -50,6 +50,9 @@ func WriteTextWith(w io.Writer, p *Plan, o TextOptions) error {
 		head := fmt.Sprintf("%s %s", symbols[a.Action], a.Action)
 		fmt.Fprintf(&b, "%s %s %s %s %s %s", paint(o.Color, kindColor[a.Action], head), a.Key, a.Provider, a.Stream,
 			localRange(a.Piece, a.Timezone, p.At), zoneOr(a.Timezone))
+		if padded(a.Window, a.Piece) {
+			fmt.Fprintf(&b, " (window %s)", localRange(a.Window, a.Timezone, p.At))
+		}
 		if a.Task != "" && a.Action != Create {
 			fmt.Fprintf(&b, " task %s", a.Task)
 		}
@@ -60,6 +63,10 @@ func WriteTextWith(w io.Writer, p *Plan, o TextOptions) error {
 		if a.Note != "" {
 			fmt.Fprintf(&b, "    note: %s\n", a.Note)
 		}
+	}
+	for _, q := range p.Pending {
+		fmt.Fprintf(&b, "~ %s %s %s %s pending  # created from %s, when the provider accepts its start\n", q.Key, q.Provider,
+			localRange(q.Piece, q.Timezone, p.At), zoneOr(q.Timezone), localTimeIn(q.CreateFrom, q.Timezone))
 	}
 	for _, m := range p.Missed {
 		fmt.Fprintf(&b, "%s %s %s  # window closed while recordctl was not running; there is no catch-up\n", paint(o.Color, sgrYellow, "! missed"), m.Window, spanUTC(m.Span))
@@ -158,6 +165,13 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 		}
 		b.WriteByte('\n')
 	}
+	if len(p.Pending) > 0 {
+		b.WriteString("#### Pending pieces\n\n")
+		for _, q := range p.Pending {
+			fmt.Fprintf(&b, "- `%s` %s %s %s, created from %s\n", q.Key, q.Provider, localRange(q.Piece, q.Timezone, p.At), zoneOr(q.Timezone), localTimeIn(q.CreateFrom, q.Timezone))
+		}
+		b.WriteByte('\n')
+	}
 	if len(p.Missed) > 0 {
 		b.WriteString("#### Missed windows\n\n")
 		for _, m := range p.Missed {
@@ -216,22 +230,71 @@ func zoneOr(z string) string {
 }
 
 // localRange shows a piece in its zone: "19:00-20:30" on the plan's day,
-// with dates when it is on another day or spans days.
+// with dates when it is on another day or spans days, seconds when it is
+// shorter than a minute or off the whole minute, and the zone's
+// abbreviation on both ends when a local time occurs twice or the span
+// crosses a change of UTC offset ("01:30 EDT-01:30 EST").
 func localRange(s Span, zone string, at time.Time) string {
 	loc := zoneLocation(zoneOr(zone))
 	a, e, n := s.Start.In(loc), s.End.In(loc), at.In(loc)
 	sameDay := func(x, y time.Time) bool { return x.Year() == y.Year() && x.YearDay() == y.YearDay() }
+	clock := "15:04"
+	if s.End.Sub(s.Start) < time.Minute || a.Second() != 0 || e.Second() != 0 || a.Nanosecond() != 0 {
+		clock = "15:04:05"
+	}
+	_, offA := a.Zone()
+	_, offE := e.Zone()
+	if offA != offE || ambiguous(a) || ambiguous(e) {
+		// Abbreviations where the zone has telling ones (EDT, EST), else
+		// numeric offsets (Lord Howe's +11 and +1030 read better as +11:00, +10:30).
+		za, ze := a.Format("MST"), e.Format("MST")
+		if za == ze && offA != offE || strings.ContainsAny(za[:1]+ze[:1], "+-") {
+			clock += " -07:00"
+		} else {
+			clock += " MST"
+		}
+	}
 	switch {
 	case s.Start.Equal(spec.ContinuousStart) && s.End.Equal(spec.ContinuousEnd):
 		return "continuous"
 	case e.Year() > 2900:
-		return a.Format("2006-01-02 15:04") + "-(open-ended)"
+		return a.Format("2006-01-02 "+clock) + "-(open-ended)"
 	case sameDay(a, e) && sameDay(a, n):
-		return a.Format("15:04") + "-" + e.Format("15:04")
+		return a.Format(clock) + "-" + e.Format(clock)
 	case sameDay(a, e):
-		return a.Format("2006-01-02 15:04") + "-" + e.Format("15:04")
+		return a.Format("2006-01-02 "+clock) + "-" + e.Format(clock)
 	}
-	return a.Format("2006-01-02 15:04") + "-" + e.Format("2006-01-02 15:04")
+	return a.Format("2006-01-02 "+clock) + "-" + e.Format("2006-01-02 "+clock)
+}
+
+// ambiguous reports whether t's local wall-clock time occurs twice (the
+// hour repeated when clocks go back).
+func ambiguous(t time.Time) bool {
+	_, cur := t.Zone()
+	start, end := t.ZoneBounds()
+	if !start.IsZero() {
+		if _, prev := start.Add(-time.Nanosecond).Zone(); prev > cur && t.Sub(start) < time.Duration(prev-cur)*time.Second {
+			return true
+		}
+	}
+	if !end.IsZero() {
+		if _, next := end.Zone(); next < cur && end.Sub(t) <= time.Duration(cur-next)*time.Second {
+			return true
+		}
+	}
+	return false
+}
+
+// padded reports whether a piece reaches outside its window (padding).
+func padded(window, piece Span) bool {
+	if window.Start.IsZero() || window.Start.Equal(piece.Start) && window.End.Equal(piece.End) {
+		return false
+	}
+	return piece.Start.Before(window.Start) || piece.End.After(window.End)
+}
+
+func localTimeIn(t time.Time, zone string) string {
+	return t.In(zoneLocation(zoneOr(zone))).Format("2006-01-02 15:04 MST")
 }
 
 func spanUTC(s Span) string {

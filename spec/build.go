@@ -89,6 +89,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 
 	sort.Slice(set.Providers, func(i, j int) bool { return set.Providers[i].Metadata.Name < set.Providers[j].Metadata.Name })
 	sort.Slice(set.Recordings, func(i, j int) bool { return set.Recordings[i].Metadata.Name < set.Recordings[j].Metadata.Name })
+	set.Warnings = findWarnings(set, now)
 	return set, d.result()
 }
 
@@ -148,7 +149,7 @@ func checkAgainstProvider(d *decoder, r *docRef, p *Provider) (RecordingOptions,
 	if typ == nil {
 		return nil, false
 	}
-	n := len(d.errs)
+	n := d.count()
 	s := r.rec.Spec.Stream
 	if !r.streamOK {
 		// its own error is reported already

@@ -244,7 +244,7 @@ spec:
     duration: 30m
 `,
 	})
-	want := `r.yaml:18:36: spec.schedule: unknown field "bogus"; allowed: cron, duration, timezone` + "\n"
+	want := `r.yaml:18:36: spec.schedule: unknown field "bogus"; allowed: cron, duration, timezone, padding, exclude` + "\n"
 	if got := render(errs); got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}

@@ -14,7 +14,16 @@ import (
 type decoder struct {
 	file string
 	errs []*Error
+	// dropped counts problems beyond maxFileErrors, not kept (a file of a
+	// million bad items must not take a million messages of memory).
+	dropped int
 }
+
+// maxFileErrors bounds the problems kept per file.
+const maxFileErrors = 100
+
+// count is the number of problems found, kept or not.
+func (d *decoder) count() int { return len(d.errs) + d.dropped }
 
 // pair is one key/value of a mapping, aliases resolved.
 type pair struct{ key, val *yaml.Node }
@@ -27,6 +36,10 @@ func (d *decoder) pos(n *yaml.Node) Pos {
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, a ...any) {
+	if d.file != "" && len(d.errs) >= maxFileErrors {
+		d.dropped++
+		return
+	}
 	d.errs = append(d.errs, &Error{Pos: d.pos(n), Msg: fmt.Sprintf(format, a...)})
 }
 

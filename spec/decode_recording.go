@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 )
 
@@ -31,9 +32,9 @@ func (d *decoder) recordingSpec(sp *pair, r *Recording, ref *docRef) {
 			}
 		case "stream":
 			ref.streamPos = d.pos(kv.key)
-			n := len(d.errs)
+			n := d.count()
 			r.Spec.Stream = d.stream(kv.val)
-			ref.streamOK = len(d.errs) == n
+			ref.streamOK = d.count() == n
 		case "schedule":
 			when = append(when, kv.key)
 			r.Spec.Schedule = d.schedule(kv)
@@ -123,7 +124,7 @@ func (d *decoder) stream(n *yaml.Node) Stream {
 	return s
 }
 
-// schedule decodes cron, duration and timezone.
+// schedule decodes cron, duration, timezone, padding and exclude.
 func (d *decoder) schedule(kv pair) *Schedule {
 	s := &Schedule{Pos: d.pos(kv.key), Location: time.UTC}
 	pairs, ok := d.mapping(kv.val, "spec.schedule", scheduleKeys)
@@ -132,8 +133,16 @@ func (d *decoder) schedule(kv pair) *Schedule {
 	}
 	for _, p := range pairs {
 		path := fieldPath("spec.schedule", p.key.Value)
-		v, ok := d.str(p.val, path)
 		at := resolve(p.val)
+		switch p.key.Value {
+		case "padding":
+			s.Padding = d.padding(p.val, path)
+			continue
+		case "exclude":
+			s.Exclude = d.exclusions(p.val, path)
+			continue
+		}
+		v, ok := d.str(p.val, path)
 		switch p.key.Value {
 		case "cron":
 			s.Pos = d.pos(at)
@@ -147,6 +156,7 @@ func (d *decoder) schedule(kv pair) *Schedule {
 			if !ok {
 				continue
 			}
+			s.DurationPos = d.pos(at)
 			dur, err := time.ParseDuration(v)
 			switch {
 			case err != nil:
@@ -160,6 +170,7 @@ func (d *decoder) schedule(kv pair) *Schedule {
 				continue
 			}
 			s.Timezone = v
+			s.TimezonePos = d.pos(at)
 			if loc, err := loadLocation(v); err != nil {
 				d.errf(at, "%s %q is not an IANA time zone; use a name such as UTC, Europe/Berlin or Asia/Shanghai", path, v)
 			} else {
@@ -172,6 +183,101 @@ func (d *decoder) schedule(kv pair) *Schedule {
 			d.errf(kv.key, "spec.schedule.%s is required", f)
 		}
 	}
+	return s
+}
+
+// padding decodes {before, after}: non-negative durations up to maxPadding.
+func (d *decoder) padding(n *yaml.Node, path string) Padding {
+	var pd Padding
+	pairs, ok := d.mapping(n, path, paddingKeys)
+	if !ok {
+		return pd
+	}
+	for _, kv := range pairs {
+		p := path + "." + kv.key.Value
+		v, ok := d.str(kv.val, p)
+		if !ok {
+			continue
+		}
+		at := resolve(kv.val)
+		dur, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			d.errf(at, "%s %q is not a duration; use a Go duration such as 2m or 10m", p, v)
+			continue
+		case dur < 0 || dur > maxPadding:
+			d.errf(at, "%s must be between 0s and %s, got %s", p, maxPadding, v)
+			continue
+		}
+		if kv.key.Value == "before" {
+			pd.Before = dur
+		} else {
+			pd.After = dur
+		}
+	}
+	return pd
+}
+
+// exclusions decodes schedule.exclude: a list of dates (2026-12-25), inclusive
+// date ranges (2027-01-01..2027-01-03) and cron expressions.
+func (d *decoder) exclusions(n *yaml.Node, path string) []Exclusion {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		d.errf(n, "%s must be a list of dates (2026-12-25), date ranges (2027-01-01..2027-01-03) or cron expressions", path)
+		return nil
+	}
+	out := make([]Exclusion, 0, len(n.Content))
+	for i, item := range n.Content {
+		p := path + "[" + strconv.Itoa(i) + "]"
+		v, ok := d.str(item, p)
+		if !ok {
+			continue
+		}
+		at := resolve(item)
+		e, msg := ParseExclusion(v)
+		if msg != "" {
+			d.errf(at, "%s %q: %s", p, v, msg)
+			continue
+		}
+		e.Pos = d.pos(at)
+		out = append(out, e)
+	}
+	return out
+}
+
+// ParseExclusion reads one schedule.exclude entry; the message says what is
+// wrong (empty when it is valid).
+func ParseExclusion(v string) (Exclusion, string) {
+	e := Exclusion{Text: v}
+	t := strings.TrimSpace(v)
+	if len(t) > 0 && t[0] >= '0' && t[0] <= '9' && !strings.ContainsAny(t, " *") {
+		from, to, isRange := strings.Cut(t, "..")
+		if !isRange {
+			to = from
+		}
+		a, err1 := time.Parse(time.DateOnly, from)
+		b, err2 := time.Parse(time.DateOnly, to)
+		switch {
+		case err1 != nil || err2 != nil:
+			return e, "is not a date (2026-12-25) or an inclusive date range (2027-01-01..2027-01-03)"
+		case b.Before(a):
+			return e, "the range ends before it starts"
+		}
+		e.From, e.To = a, b
+		return e, ""
+	}
+	if reason := cronProblem(t); reason != "" {
+		return e, "is neither a date, a date range nor a cron expression: " + reason
+	}
+	if _, ok := mustCron(t).(*cron.SpecSchedule); !ok {
+		return e, "@every cannot exclude; use a date, a date range or a cron expression such as \"* * * * SAT,SUN\""
+	}
+	e.Cron = t
+	return e, ""
+}
+
+func mustCron(expr string) cron.Schedule {
+	s, _ := cachedCron(expr)
 	return s
 }
 
@@ -226,13 +332,17 @@ func (d *decoder) windows(n *yaml.Node) []Window {
 			continue
 		}
 		good := true
-		for _, f := range windowKeys {
+		for _, f := range windowRequired {
 			if !hasKey(pairs, f) {
 				d.errf(it, "%s.%s is missing", path, f)
 				good = false
 			}
 		}
 		for _, p := range pairs {
+			if p.key.Value == "padding" {
+				w.Padding = d.padding(p.val, path+".padding")
+				continue
+			}
 			v, ok := d.str(p.val, path+"."+p.key.Value)
 			if !ok {
 				good = false

@@ -11,8 +11,11 @@ import (
 	"github.com/hashicorp/go-multierror"
 )
 
-// maxFileSize bounds what Load reads from one file.
-const maxFileSize = 32 << 20
+// MaxFileSize bounds the size of one spec file. The YAML node tree costs up
+// to ~220 bytes of resident memory per input byte for the densest inputs (a
+// flow list of one-character items), so 1 MiB (Kubernetes' ConfigMap limit
+// too) keeps loading one file under ~300 MB; ordinary documents cost 12-45x.
+const MaxFileSize = 1 << 20
 
 // Load reads every *.yaml / *.yml file below dir (hidden files and folders
 // skipped, symlinks followed so Kubernetes ConfigMap mounts work), parses and
@@ -63,23 +66,34 @@ func appendErrs(errs []error, err error) []error {
 	return append(errs, err)
 }
 
-// ReadFile reads the spec file rel below dir, at most 32 MiB. Its errors
-// start "cannot read file" and never carry the absolute path (positions
-// name the file).
+// ReadFile reads the spec file rel below dir, at most MaxFileSize bytes. Its
+// errors start "cannot read file" or name the file's size and the cap, and
+// never carry the absolute path (positions name the file).
 func ReadFile(dir, rel string) ([]byte, error) {
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read file: %v", unwrapPath(err))
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileSize {
+		return nil, tooLarge(fi.Size())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read file: %v", unwrapPath(err))
 	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("file is larger than %d MiB; spec files are small YAML documents", maxFileSize>>20)
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(-1)
 	}
 	return data, nil
+}
+
+func tooLarge(size int64) error {
+	what := fmt.Sprintf("more than %d MiB", MaxFileSize>>20)
+	if size >= 0 {
+		what = fmt.Sprintf("%.1f MiB (%d bytes)", float64(size)/(1<<20), size)
+	}
+	return fmt.Errorf("file is %s, over the %d MiB cap on a spec file; split it into several files (any *.yaml below the directory is read)", what, MaxFileSize>>20)
 }
 
 // unwrapPath drops the absolute path from an *os.PathError (positions already name the file).

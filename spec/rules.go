@@ -15,8 +15,10 @@ var (
 	metadataKeys      = []string{"name", "labels"}
 	recordingSpecKeys = []string{"provider", "stream", "schedule", "windows", "continuous", "options"}
 	streamKeys        = []string{"domain", "app", "name", "channel"}
-	scheduleKeys      = []string{"cron", "duration", "timezone"}
-	windowKeys        = []string{"start", "end"}
+	scheduleKeys      = []string{"cron", "duration", "timezone", "padding", "exclude"}
+	windowKeys        = []string{"start", "end", "padding"}
+	windowRequired    = []string{"start", "end"}
+	paddingKeys       = []string{"before", "after"}
 	secretRefKeys     = []string{"env", "file"}
 )
 
@@ -37,6 +39,8 @@ func allCredentialNames() []string {
 const (
 	nameMaxLen    = 63
 	channelMaxLen = 64
+	// maxPadding bounds schedule.padding.before and .after.
+	maxPadding = 24 * time.Hour
 )
 
 // Patterns shared by the validator and the schema (RE2 and ECMA-262 compatible).

@@ -191,14 +191,25 @@ func schemaDefs() (obj, error) {
 		"duration": obj{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
 			"description": "How long each window lasts, a Go duration such as 1h30m."},
 		"timezone": obj{"type": "string", "minLength": 1, "description": "IANA time zone of the cron fields, e.g. Asia/Shanghai. Default UTC."},
+		"padding":  obj{"$ref": "#/$defs/padding"},
+		"exclude": obj{"type": "array", "items": obj{"type": "string", "minLength": 1},
+			"description": "Days on which no window starts: dates (2026-12-25) and inclusive date ranges (2027-01-01..2027-01-03) in the schedule's zone, or cron expressions matching the starts to leave out (\"* * * * SAT,SUN\"). A window that started before is not cut."},
 	}))
 	sched["required"] = []string{"cron", "duration"}
 	defs["schedule"] = sched
 
 	rfc3339 := obj{"type": "string", "format": "date-time",
 		"pattern": `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`}
-	win := must(strictObject("window", windowKeys, obj{"start": rfc3339, "end": rfc3339}))
-	win["required"] = windowKeys
+	dur := obj{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`}
+	pad := must(strictObject("padding", paddingKeys, obj{
+		"before": obj{"$ref": "#/$defs/paddingDuration", "description": "Start recording this long before each window (Go duration, at most 24h)."},
+		"after":  obj{"$ref": "#/$defs/paddingDuration", "description": "Keep recording this long after each window (Go duration, at most 24h)."},
+	}))
+	pad["description"] = "Start early and run over; part of the window's extent (merging, overlap and provider limits), not of its identity."
+	defs["padding"] = pad
+	defs["paddingDuration"] = dur
+	win := must(strictObject("window", windowKeys, obj{"start": rfc3339, "end": rfc3339, "padding": obj{"$ref": "#/$defs/padding"}}))
+	win["required"] = windowRequired
 	win["description"] = "A one-off window [start, end) in RFC 3339; start before end."
 	defs["window"] = win
 

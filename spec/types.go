@@ -159,13 +159,39 @@ type Schedule struct {
 	Duration time.Duration  `yaml:"duration" json:"duration"`
 	Timezone string         `yaml:"timezone,omitempty" json:"timezone,omitempty"`
 	Location *time.Location `yaml:"-" json:"-"` // resolved Timezone; UTC by default
+	// Padding starts each window early and lets it run over.
+	Padding Padding `yaml:"padding,omitempty" json:"padding,omitempty"`
+	// Exclude lists dates, date ranges and cron expressions on which no window starts.
+	Exclude []Exclusion `yaml:"exclude,omitempty" json:"exclude,omitempty"`
+
+	// Positions for warnings (zero when the schedule was built by hand).
+	TimezonePos, DurationPos Pos `yaml:"-" json:"-"`
+}
+
+// Padding extends a window: recording starts Before its scheduled start and
+// runs After past its scheduled end. It is part of the window's extent.
+type Padding struct {
+	Before time.Duration `yaml:"before,omitempty" json:"before,omitempty"`
+	After  time.Duration `yaml:"after,omitempty" json:"after,omitempty"`
+}
+
+// Exclusion is one entry of schedule.exclude: an inclusive range of local
+// dates (From == To for one date), or a cron expression matching the local
+// start times to leave out.
+type Exclusion struct {
+	Pos  Pos    `yaml:"-" json:"-"`
+	Text string `yaml:"-" json:"text"` // as written (the plan digest covers it)
+	// From, To are local dates (midnight UTC stands for the date).
+	From, To time.Time `yaml:"-" json:"-"`
+	Cron     string    `yaml:"-" json:"-"`
 }
 
 // Window is an explicit one-off window [Start, End).
 type Window struct {
-	Pos   Pos       `yaml:"-" json:"-"`
-	Start time.Time `yaml:"start" json:"start"`
-	End   time.Time `yaml:"end" json:"end"`
+	Pos     Pos       `yaml:"-" json:"-"`
+	Start   time.Time `yaml:"start" json:"start"`
+	End     time.Time `yaml:"end" json:"end"`
+	Padding Padding   `yaml:"padding,omitempty" json:"padding,omitempty"`
 }
 
 // Set is a loaded, validated spec directory.
@@ -173,6 +199,9 @@ type Set struct {
 	Dir        string
 	Providers  []*Provider  // sorted by name
 	Recordings []*Recording // sorted by name
+	// Warnings are inputs that are valid but most likely mistakes (a
+	// fixed-offset zone, a cron that never fires, ...), sorted by position.
+	Warnings []*Error
 }
 
 // Provider returns the named Provider or nil.

@@ -73,6 +73,7 @@ func typedErrorPaths(dir string, errs []*spec.Error) {
 
 // typedPaths rewrites every position in set (relative to dir) as typed.
 func typedPaths(dir string, set *spec.Set) {
+	typedErrorPaths(dir, set.Warnings)
 	for _, p := range set.Providers {
 		p.Pos.File = asTyped(dir, p.Pos.File)
 	}

@@ -105,6 +105,9 @@ func newPlanCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, w := range set.Warnings {
+				fmt.Fprintf(g.stderr, "Warning: %s\n", w)
+			}
 			flt, err := ff.filter(set)
 			if err != nil {
 				return &exitError{code: 1, err: err}

@@ -23,6 +23,7 @@ type validateProblem struct {
 type validateReport struct {
 	Valid      bool              `json:"valid"`
 	Errors     []validateProblem `json:"errors"`
+	Warnings   []validateProblem `json:"warnings"`
 	Providers  int               `json:"providers"`
 	Recordings int               `json:"recordings"`
 }
@@ -48,9 +49,15 @@ func newValidateCmd(g *globals) *cobra.Command {
 			set, err := spec.Load(args[0])
 			problems := spec.Errors(err)
 			typedErrorPaths(args[0], problems) // as the user typed the folder, so editors can open them
-			rep := validateReport{Valid: len(problems) == 0, Errors: []validateProblem{}}
+			rep := validateReport{Valid: len(problems) == 0, Errors: []validateProblem{}, Warnings: []validateProblem{}}
+			var warnings []*spec.Error
 			if set != nil {
 				rep.Providers, rep.Recordings = len(set.Providers), len(set.Recordings)
+				warnings = set.Warnings
+				typedErrorPaths(args[0], warnings)
+			}
+			for _, w := range warnings {
+				rep.Warnings = append(rep.Warnings, validateProblem{File: w.Pos.File, Line: w.Pos.Line, Col: w.Pos.Col, Message: w.Msg})
 			}
 			for _, p := range problems {
 				rep.Errors = append(rep.Errors, validateProblem{File: p.Pos.File, Line: p.Pos.Line, Col: p.Pos.Col, Message: p.Msg})
@@ -63,6 +70,9 @@ func newValidateCmd(g *globals) *cobra.Command {
 				}
 			} else {
 				// Problems are diagnostics: stderr, with their summary.
+				for _, w := range warnings {
+					fmt.Fprintf(g.stderr, "Warning: %s\n", w)
+				}
 				for _, p := range problems {
 					fmt.Fprintln(g.stderr, p.Error())
 				}

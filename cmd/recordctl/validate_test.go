@@ -118,3 +118,52 @@ func TestValidateUsage(t *testing.T) {
 		t.Errorf("missing DIR: exit %d, stderr %q", code, errs)
 	}
 }
+
+// Warnings go to stderr as "Warning: file:line:col: ...", exit 0; -o json
+// carries them in "warnings".
+func TestValidateWarnings(t *testing.T) {
+	dir := t.TempDir()
+	docs := "apiVersion: recordctl/v1\nkind: Provider\nmetadata: {name: tx}\nspec:\n  type: tencent\n  region: ap-guangzhou\n" +
+		"  credentials: {secretId: {env: A}, secretKey: {env: B}}\n---\n" +
+		"apiVersion: recordctl/v1\nkind: Recording\nmetadata: {name: r}\nspec:\n  provider: tx\n" +
+		"  stream: {domain: d.example.com, app: live, name: s}\n  schedule:\n    cron: \"0 9 30 2 *\"\n    duration: 1h\n    timezone: EST\n"
+	if err := os.WriteFile(filepath.Join(dir, "docs.yaml"), []byte(docs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runValidate(t, dir)
+	if code != 0 || out != "valid: 1 provider, 1 recording\n" {
+		t.Fatalf("warnings are not errors: exit %d\n%s%s", code, out, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	file := filepath.Join(dir, "docs.yaml") // as typed: the folder was given as dir
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `Warning: `+file+`:16:11: spec.schedule.cron "0 9 30 2 *" does not fire within the next 5 years`) ||
+		!strings.HasPrefix(lines[1], `Warning: `+file+`:18:15: spec.schedule.timezone "EST" is an abbreviation-style zone`) ||
+		!strings.Contains(lines[1], "America/New_York") {
+		t.Fatalf("stderr:\n%s", errs)
+	}
+	code, out, _ = runValidate(t, dir, "-o", "json")
+	var rep struct {
+		Valid    bool
+		Warnings []struct {
+			File      string
+			Line, Col int
+			Message   string
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || !rep.Valid || len(rep.Warnings) != 2 ||
+		rep.Warnings[1].File != file || rep.Warnings[1].Line != 18 || rep.Warnings[1].Col != 15 {
+		t.Fatalf("json: exit %d\n%s", code, out)
+	}
+	// plan prints them too, on stderr; stdout holds only the plan.
+	var pout, perr bytes.Buffer
+	code = run([]string{"plan", dir, "--emulate", "--state", filepath.Join(t.TempDir(), "st")}, strings.NewReader(""), &pout, &perr)
+	if code != 0 || !strings.Contains(perr.String(), "Warning: "+file+":18:15:") || strings.Contains(pout.String(), "Warning") {
+		t.Fatalf("plan: exit %d\nstdout %s\nstderr %s", code, pout.String(), perr.String())
+	}
+	pout.Reset()
+	code = run([]string{"plan", dir, "--emulate", "-o", "json", "--state", filepath.Join(t.TempDir(), "st")}, strings.NewReader(""), &pout, &perr)
+	var plan struct{ Warnings []string }
+	if code != 0 || json.Unmarshal(pout.Bytes(), &plan) != nil || len(plan.Warnings) != 2 || !strings.HasPrefix(plan.Warnings[1], file+":18:15: ") {
+		t.Fatalf("plan -o json: exit %d\n%s", code, pout.String())
+	}
+}

@@ -183,26 +183,23 @@ func sortedCopy(s []string) []string {
 	return out
 }
 
-// A 30-hour window becomes two chained tasks, the second created once the
-// lookahead reaches it; a plan between and after the links stays empty.
+// A 30-hour window becomes two chained tasks, both created in the apply
+// that first sees the window (it is scheduled whole); plans between and
+// after the links stay empty.
 func TestTencentLongWindowBecomesChainedTasks(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
 	w.write("tencent.yaml", recDoc("marathon", "tc", tcStreamYAML("marathon"), "",
 		win("2026-11-22T00:00:00Z", "2026-11-23T06:00:00Z")))
 	w.mustReconcile()
-	sameLines(t, "before the lookahead reaches the second link", taskSet(liveTencent(w.tencent())), []string{
-		"marathon 2026-11-22T00:00:00Z 2026-11-23T00:00:00Z",
-	})
-	w.clk.Set(ts("2026-11-22T01:00:00Z"))
-	_, res := w.mustReconcile()
-	if res.Created != 1 {
-		t.Fatalf("second link: %s", res.Summary())
-	}
-	sameLines(t, "once the lookahead reaches it", taskSet(liveTencent(w.tencent())), []string{
+	sameLines(t, "the window is scheduled whole", taskSet(liveTencent(w.tencent())), []string{
 		"marathon 2026-11-22T00:00:00Z 2026-11-23T00:00:00Z",
 		"marathon 2026-11-23T00:00:00Z 2026-11-23T06:00:00Z",
 	})
 	w.assertConverged("with both links")
+	w.clk.Set(ts("2026-11-22T01:00:00Z"))
+	if _, res := w.mustReconcile(); res.Created != 0 {
+		t.Fatalf("nothing left to create: %s", res.Summary())
+	}
 	w.clk.Set(ts("2026-11-23T00:30:00Z"))
 	w.mustReconcile()
 	w.assertConverged("after the first link finished")
