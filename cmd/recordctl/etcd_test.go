@@ -83,6 +83,7 @@ func TestStateURLErrorsCreateNothing(t *testing.T) {
 // against the emulator.
 func TestApplyListMigrateOnEtcd(t *testing.T) {
 	srv := sharedEtcd(t)
+	t.Chdir(t.TempDir()) // --emulate keeps the emulator's data under .recordctl
 	docs := writeDocs(t)
 	url := "etcd://" + srv.Endpoint + "/apply-test"
 	code, out, errOut := recordctl(t, "--emulate", "--state", url, "apply", "--auto-approve", docs)
@@ -132,6 +133,7 @@ func countRecords(t *testing.T, js string) int {
 // naming the holder, and makes no change.
 func TestApplyRefusedWhileAnotherLeads(t *testing.T) {
 	srv := sharedEtcd(t)
+	t.Chdir(t.TempDir())
 	docs := writeDocs(t)
 	prefix := "/held-test"
 	sess, err := concurrency.NewSession(srv.Client(t), concurrency.WithTTL(5))
