@@ -79,16 +79,7 @@ func desiredFor(out, pending []Piece, rec *spec.Recording, prov *spec.Provider, 
 	if c.ScheduleAhead {
 		horizon = now.Add(lookahead)
 	}
-	from := now
-	if c.MinRestartGap > 0 {
-		from = now.Add(-gapLookback)
-		horizon = horizon.Add(c.MinRestartGap)
-	}
-	wins := rec.Windows(from, horizon)
-	if c.MinRestartGap > 0 {
-		wins = mergeGap(wins, c.MinRestartGap)
-	}
-	for _, w := range wins {
+	for _, w := range gapWindows(rec, c.MinRestartGap, now, horizon) {
 		if !c.ScheduleAhead {
 			if !w.Start.After(now) && now.Before(w.End) {
 				out = append(out, windowPieces(rec, prov, c, w, now)...)
@@ -193,6 +184,40 @@ func pieceKey(window string, k int64) string {
 		return window
 	}
 	return window + "#" + strconv.FormatInt(k, 10)
+}
+
+// maxGapChain bounds how far forward a chain of windows closer than a
+// provider's restart gap is followed (as spec bounds touching windows).
+const maxGapChain = 400 * 24 * time.Hour
+
+// gapWindows returns rec's windows overlapping [from, to), where windows
+// closer than gap (a provider's MinRestartGap) merge. A merged window's
+// extent is a property of the schedule: its chain is followed back up to
+// gapLookback and forward to its true end, however far beyond to, so that
+// plans at any instant see the same window.
+func gapWindows(rec *spec.Recording, gap time.Duration, from, to time.Time) []spec.Interval {
+	if gap <= 0 {
+		return rec.Windows(from, to)
+	}
+	wins := mergeGap(rec.Windows(from.Add(-gapLookback), to.Add(gap)), gap)
+	for len(wins) > 0 {
+		last := wins[len(wins)-1]
+		if last.End.Sub(last.Start) > maxGapChain {
+			break
+		}
+		next := rec.Windows(last.End, last.End.Add(gap+time.Nanosecond))
+		if len(next) == 0 || next[0].Start.Sub(last.End) > gap {
+			break
+		}
+		wins = mergeGap(append(wins, next...), gap)
+	}
+	out := wins[:0]
+	for _, w := range wins {
+		if w.End.After(from) && w.Start.Before(to) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // mergeGap merges windows closer than gap (a provider cannot restart a

@@ -15,21 +15,7 @@ func PlanWindows(rec *spec.Recording, c providers.Capabilities, from, to time.Ti
 	if !to.After(from) {
 		return nil
 	}
-	qf, qt := from, to
-	if c.MinRestartGap > 0 {
-		qf, qt = from.Add(-gapLookback), to.Add(c.MinRestartGap)
-	}
-	wins := rec.Windows(qf, qt)
-	if c.MinRestartGap > 0 {
-		wins = mergeGap(wins, c.MinRestartGap)
-	}
-	out := wins[:0]
-	for _, w := range wins {
-		if w.End.After(from) && w.Start.Before(to) {
-			out = append(out, w)
-		}
-	}
-	return out
+	return gapWindows(rec, c.MinRestartGap, from, to)
 }
 
 // PieceSpan is one task of a window: its key and times.

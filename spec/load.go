@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -32,15 +34,35 @@ func LoadAt(dir string, now time.Time) (*Set, error) {
 	for _, e := range tree.Errs {
 		errs = append(errs, e)
 	}
-	for _, rel := range tree.Files {
-		data, err := ReadFile(dir, rel)
-		if err != nil {
-			errs = append(errs, errAt(Pos{File: rel}, err.Error()))
-			continue
+	// Files are read and parsed in parallel, one per core at a time (so
+	// memory stays within a core count of the per-file bound); results
+	// keep the walk's order.
+	type parsed struct {
+		f   *File
+		err error
+	}
+	out := make([]parsed, len(tree.Files))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, rel := range tree.Files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			data, err := ReadFile(dir, rel)
+			if err != nil {
+				out[i].err = errAt(Pos{File: rel}, err.Error())
+				return
+			}
+			out[i].f, out[i].err = ParseFile(rel, data)
+		}()
+	}
+	wg.Wait()
+	for _, p := range out {
+		errs = appendErrs(errs, p.err)
+		if p.f != nil {
+			files = append(files, p.f)
 		}
-		f, err := ParseFile(rel, data)
-		errs = appendErrs(errs, err)
-		files = append(files, f)
 	}
 	set, err := BuildAt(dir, files, now)
 	errs = appendErrs(errs, err)
