@@ -34,7 +34,8 @@ type Executor struct {
 	// Clock is the time every budget, backoff and window check runs on.
 	Clock clock.Clock
 	// Concurrency bounds in-flight actions per provider when no Gate is
-	// given for it (default 8).
+	// given for it (default 8). Set on an Engine's Exec, it replaces the
+	// engine's rate-sized gates with this fixed bound.
 	Concurrency int
 	// Gates size the in-flight actions of each provider (by Provider
 	// document name) to its rate × observed latency.

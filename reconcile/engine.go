@@ -209,6 +209,9 @@ func (e *Engine) Observe(ctx context.Context, set *spec.Set, st *state.State, no
 
 func (e *Engine) executor(store Store, provs map[string]providers.Provider, gates map[string]*Gate) *Executor {
 	x := e.Exec
+	if x.Concurrency > 0 {
+		gates = nil // an explicit Concurrency is a fixed bound per provider
+	}
 	x.Store, x.Providers, x.Log, x.Clock, x.Gates = store, provs, e.Log, e.Clock, gates
 	x.defaults()
 	return &x

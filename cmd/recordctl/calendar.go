@@ -89,7 +89,7 @@ func (g *globals) calendarState() (*state.State, error) {
 	if _, err := os.Stat(g.state); errors.Is(err, fs.ErrNotExist) && !g.stateSet {
 		return nil, nil
 	}
-	return state.Read(g.state)
+	return g.readState()
 }
 
 // weekSummary adds the "next 7 days" section to a markdown plan, compared

@@ -90,14 +90,15 @@ func typedPaths(dir string, set *spec.Set) {
 
 // env is what a command needs to talk to providers.
 type env struct {
-	eng   *reconcile.Engine
-	store *state.Local // nil for read-only commands
-	emu   *emulate.Server
+	eng        *reconcile.Engine
+	store      state.Store // the writable store; nil for read-only commands
+	closeStore func()
+	emu        *emulate.Server
 }
 
 func (e *env) close() {
-	if e.store != nil {
-		e.store.Close()
+	if e.closeStore != nil {
+		e.closeStore()
 	}
 	if e.emu != nil {
 		e.emu.Close()
@@ -112,26 +113,41 @@ func userAgent() string { return "recordctl/" + version }
 func (g *globals) setup(set *spec.Set, write bool, lookahead time.Duration) (*env, error) {
 	e := &env{}
 	g.resolveStatePath()
-	if g.emulate {
-		srv, err := emulate.StartWithData("127.0.0.1", 0, emu.Config{}, emulateDataDir(g.state))
+	var store reconcile.Store
+	if g.isEtcd() {
+		// etcd first: an unreachable etcd must fail before anything
+		// (the emulator's data folder) is created on disk.
+		st, closeStore, err := g.etcdStore(set, write)
 		if err != nil {
+			return nil, err
+		}
+		store, e.closeStore = st, closeStore
+		if write {
+			e.store = st
+		}
+	}
+	if g.emulate {
+		srv, err := emulate.StartWithData("127.0.0.1", 0, emu.Config{}, g.emulateData())
+		if err != nil {
+			e.close()
 			return nil, err
 		}
 		e.emu = srv
 		if err := srv.Point(set); err != nil {
-			srv.Close()
+			e.close()
 			return nil, err
 		}
 		g.banner(srv.Banner())
 	}
-	var store reconcile.Store
-	if write {
+	if g.isEtcd() {
+		// opened above
+	} else if write {
 		st, err := state.Open(g.state)
 		if err != nil {
 			e.close()
 			return nil, err
 		}
-		e.store, store = st, st
+		e.closeStore, store, e.store = func() { st.Close() }, st, st
 	} else {
 		if err := state.Ensure(g.state); err != nil {
 			e.close()

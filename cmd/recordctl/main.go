@@ -24,6 +24,7 @@ type globals struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	stdin     io.Reader
+	etcd      etcdFlags // --state etcd://: see etcd.go
 }
 
 // exitError carries a specific exit code (e.g. plan --detailed-exitcode).
@@ -54,10 +55,11 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetErr(g.stderr)
 	root.SetIn(g.stdin)
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.state, "state", ".recordctl/state", "local state store path, or etcd://host:port/prefix")
+	pf.StringVar(&g.state, "state", ".recordctl/state", "local state store path, or etcd://host:port[,host:port]/prefix (etcds:// for TLS)")
 	pf.BoolVar(&g.emulate, "emulate", false, "start the built-in emulator on loopback and point every Provider at it (no real cloud is called)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "verbose logging")
+	g.addEtcdFlags(pf)
 	for _, c := range commands {
 		root.AddCommand(c(g))
 	}

@@ -65,6 +65,9 @@ func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
 	if f.resync < 0 {
 		return &exitError{code: 1, err: fmt.Errorf("--resync %s: want a positive duration such as 1m, or 0 for never", f.resync)}
 	}
+	if g.isEtcd() {
+		return g.runHA(ctx, dir, f) // etcd.go, runha.go
+	}
 	e, err := g.setup(&spec.Set{}, true, f.lookahead)
 	if err != nil {
 		return &exitError{code: 1, err: err}

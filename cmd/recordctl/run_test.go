@@ -69,7 +69,9 @@ func TestRunQuickstartEmulateSIGTERM(t *testing.T) {
 			"--state", path, "--listen", "127.0.0.1:0"}, strings.NewReader(""), &out, errb)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(errb.String(), "msg=reconcile trigger=start") {
+	// Each provider's worker logs its own start reconcile: wait until one
+	// has created a task.
+	for !strings.Contains(errb.String(), "result=created") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no reconcile logged:\n%s", errb.String())
 		}

@@ -82,12 +82,16 @@ type stateDoc struct {
 func newStateCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "state", Short: "Inspect and edit what recordctl manages (list, show, rm, import)"}
 	c.AddCommand(newStateListCmd(g), newStateShowCmd(g), newStateRmCmd(g), newStateImportCmd(g))
+	c.AddCommand(newStateMigrateCmd(g)) // statemigrate.go
 	return c
 }
 
 // readState reads the state without locking it (reading never blocks a writer).
 func (g *globals) readState() (*state.State, error) {
 	g.resolveStatePath()
+	if g.isEtcd() {
+		return g.readStateAt(context.Background(), g.state) // etcd.go
+	}
 	return state.Read(g.state)
 }
 
@@ -361,13 +365,13 @@ the provider can list, and plans a new task for a window still wanted.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.resolveStatePath()
-			st, err := state.Open(g.state)
+			key := args[0]
+			ctx := context.Background()
+			st, closeSt, err := g.openRW(ctx, g.state, g.providersOf(key)) // statemigrate.go: a locked file, or etcd under leadership
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
-			defer st.Close()
-			key := args[0]
-			ctx := context.Background()
+			defer closeSt()
 			snap, err := st.Snapshot(ctx)
 			if err != nil {
 				return &exitError{code: 1, err: err}
