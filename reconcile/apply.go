@@ -132,6 +132,14 @@ func (x *Executor) defaults() {
 	}
 }
 
+// resultCtx is the context of the state write that records a call's
+// outcome: it outlives a shutdown (an outcome left unrecorded is resolved
+// by a list, or a call made again) but not a store that stops answering
+// (an etcd that is gone): at most Grace.
+func (x *Executor) resultCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), x.Grace)
+}
+
 // WithGrace returns a context that is not cancelled with parent but grace
 // after it. Grace, like CallTimeout, is wall-clock time: it bounds network
 // calls, which a fake clock cannot time out.
@@ -483,7 +491,9 @@ func (x *Executor) create(ctx, run context.Context, rec *spec.Recording, prov pr
 	default:
 		o.Result, o.Err = "failed", err
 	}
-	uerr := x.Store.Update(context.WithoutCancel(ctx), func(tx *state.Tx) error {
+	rctx, rcancel := x.resultCtx(ctx)
+	defer rcancel()
+	uerr := x.Store.Update(rctx, func(tx *state.Tx) error {
 		r := tx.Get(id)
 		if r == nil {
 			return fmt.Errorf("state record %s vanished during the create", id)
@@ -566,7 +576,9 @@ func (x *Executor) end(ctx, run context.Context, prov providers.Provider, a Acti
 		o.Result = "stopped"
 	}
 	now := x.Clock.Now()
-	uerr := x.Store.Update(context.WithoutCancel(ctx), func(tx *state.Tx) error {
+	rctx, rcancel := x.resultCtx(ctx)
+	defer rcancel()
+	uerr := x.Store.Update(rctx, func(tx *state.Tx) error {
 		r := tx.Get(a.Record)
 		if r == nil {
 			return nil

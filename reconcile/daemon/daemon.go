@@ -465,7 +465,7 @@ func (d *Daemon) shutdown() {
 	d.mu.Unlock()
 	d.m.ready.Set(0)
 	d.wg.Wait() // every worker has finished its calls under way and resigned
-	d.log.Info("daemon stopped: state saved; recordings keep running and are picked up by the next start")
+	d.log.Info("daemon stopped: every state write made was durable when acknowledged; recordings keep running and are picked up by the next start")
 }
 
 func durOrNever(x time.Duration) any {

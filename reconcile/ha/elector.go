@@ -278,7 +278,15 @@ func (e *Elector) Close() error {
 	e.mu.Unlock()
 	var err error
 	if s != nil {
-		err = s.Close()
+		// Revoking the session only tidies up (the leaderships are
+		// resigned above); an etcd that is gone must not hold the exit.
+		done := make(chan error, 1)
+		go func() { done <- s.Close() }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("revoking the etcd session: no answer within %s", time.Duration(e.ttl)*time.Second)
+		}
 	}
 	e.cancel()
 	e.wg.Wait()
