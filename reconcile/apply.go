@@ -96,6 +96,9 @@ type Result struct {
 	// Observed is the provider's List result the plan was made from (nil
 	// when the observation was skipped or failed).
 	Observed map[string][]providers.Task
+	// ObserveErr is why the provider could not be observed (nothing was
+	// planned for it); the reconcile is requeued soon.
+	ObserveErr error
 }
 
 // Summary is the closing line of an apply.
@@ -630,7 +633,9 @@ func (x *Executor) call(ctx, run context.Context, a Action, until time.Time, fn 
 		if !until.IsZero() && !now.Add(d).Before(until) {
 			return &missedErr{cause: err}
 		}
-		if d > x.MaxInlineWait {
+		if d > x.MaxInlineWait && a.Action != "list" {
+			// An action waits in the requeue; an observation, which the
+			// plan needs, waits here (within the budget).
 			return &deferErr{at: now.Add(d), cause: err}
 		}
 		if now.Add(d).After(deadline) {

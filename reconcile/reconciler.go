@@ -169,6 +169,7 @@ func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, p
 	}
 	if perr != nil {
 		in.ObserveErr = map[string]error{req.Provider: perr}
+		res.ObserveErr = perr
 	}
 	p := NewPlan(in)
 	p.Spec = SpecRef{Dir: req.Set.Dir}
@@ -197,6 +198,9 @@ func dueActions(acts []Action, at time.Time) []Action {
 // confirmEvery is how often a start awaiting confirmation is looked at again.
 const confirmEvery = 15 * time.Second
 
+// observeRetry is how soon a reconcile whose observation failed runs again.
+const observeRetry = 10 * time.Second
+
 // defaultHorizon bounds the search for the next edge.
 const defaultHorizon = time.Hour
 
@@ -215,6 +219,11 @@ func (e *Engine) requeueAt(req Request, set *spec.Set, pdoc *spec.Provider, res 
 	}
 	if !res.RetryAt.IsZero() && res.RetryAt.Before(at) {
 		at = res.RetryAt
+	}
+	if res.ObserveErr != nil {
+		if due := req.At.Add(observeRetry); due.Before(at) {
+			at = due // nothing was planned: try again soon, not at the next edge
+		}
 	}
 	if c := e.Caps(pdoc.Spec.Type); c.StartDeadline > 0 {
 		for _, t := range res.Observed[req.Provider] {
