@@ -148,7 +148,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 			}
 			code := ""
 			switch {
-			case res.Failed > 0 || !p.Complete:
+			case res.Failed > 0 || res.Missed > 0 || !p.Complete:
 				code = "\x1b[1;31m"
 			default:
 				code = "\x1b[1;32m"
@@ -163,8 +163,8 @@ func newApplyCmd(g *globals) *cobra.Command {
 			if !p.Complete {
 				fmt.Fprintln(g.stderr, strings.Replace(reconcile.IncompleteLine(p), "no changes shown for them", "nothing was done for them", 1))
 			}
-			if res.Failed > 0 || res.NotStarted > 0 {
-				return &exitError{code: 1}
+			if res.Failed > 0 || res.Missed > 0 || res.NotStarted > 0 {
+				return &exitError{code: 1} // a window not recorded is a failure, whatever the cause
 			}
 			return planErrors(p)
 		},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 )
 
 // Values the test binary is built with (as make build sets them).
@@ -322,6 +323,31 @@ func TestCLIThrottledApplyLogsRetriesAndEachAction(t *testing.T) {
 	}
 	if i, j := strings.Index(r.stdout, "+ create show-0@"), strings.Index(r.stdout, "Apply complete: 3 created, 0 stopped, 0 deleted, 0 failed."); i < 0 || j < i {
 		t.Fatalf("want the plan, then the summary:\n%s", r)
+	}
+}
+
+// A window that closes while the provider throttles every request is
+// reported as missed (result, log, summary) and apply exits 1: a window
+// that was not recorded never reads as a success.
+func TestCLIThrottledApplyReportsAMissedWindow(t *testing.T) {
+	e := newEmu(t)
+	now := time.Now()
+	dir := specDir(t, e.tencent("tc", 50), recording("flash", "tc", "flash", now.Add(-time.Minute).Truncate(time.Second), now.Add(8*time.Second).Truncate(time.Second)))
+	st := filepath.Join(t.TempDir(), "state")
+	planFile := filepath.Join(t.TempDir(), "p.json")
+	if r := cli(t, dir, "plan", dir, "--state", st, "--out", planFile); r.code != 0 {
+		t.Fatalf("plan:\n%s", r)
+	}
+	e.faults.Set(0, 0, true) // every request is throttled from now on
+	r := cli(t, dir, "apply", planFile, "--state", st, "--auto-approve")
+	if r.code != 1 {
+		t.Fatalf("apply of a window it could not start in time: exit %d, want 1\n%s", r.code, r)
+	}
+	if !strings.Contains(r.stdout, "1 missed") || !strings.Contains(r.stderr, "result=missed") {
+		t.Fatalf("the missed window is not reported:\n%s", r)
+	}
+	if tasks := e.srv.Emulators["tencent"].(*tencentemu.Emulator).Tasks(); len(tasks) != 0 {
+		t.Fatalf("tasks at the provider after a missed window: %+v", tasks)
 	}
 }
 
