@@ -279,3 +279,21 @@ func streamTypes(channel bool) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// ConfigOf returns p's type-specific fields as T (its provider package's
+// Config), or the zero T when they are unset or of another type.
+func ConfigOf[T ProviderConfig](p *Provider) T {
+	c, _ := p.Spec.Config.(T)
+	return c
+}
+
+// OptionsOf returns r's recording options as T (its provider package's
+// Options), or the zero T when r is nil or its options are unset or of
+// another type.
+func OptionsOf[T RecordingOptions](r *Recording) T {
+	var o T
+	if r != nil {
+		o, _ = r.Spec.Options.(T)
+	}
+	return o
+}

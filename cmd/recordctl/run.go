@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -83,6 +84,12 @@ func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
 	if e.emu != nil {
 		cfg.Prepare = e.emu.Point
 	}
+	return serveDaemon(ctx, cfg)
+}
+
+// serveDaemon runs a daemon on cfg until ctx ends; SIGHUP forces a reload
+// and a reconcile.
+func serveDaemon(ctx context.Context, cfg daemon.Config) error {
 	d, err := daemon.New(cfg)
 	if err != nil {
 		return &exitError{code: 1, err: err}
@@ -100,7 +107,7 @@ func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
 			}
 		}
 	}()
-	if err := d.Run(ctx); err != nil {
+	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return &exitError{code: 1, err: err}
 	}
 	return nil

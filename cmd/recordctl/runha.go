@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/emu"
@@ -65,25 +61,8 @@ func (g *globals) runHA(ctx context.Context, dir string, f runFlags) error {
 	if emuSrv != nil {
 		cfg.Prepare = emuSrv.Point
 	}
-	d, err := daemon.New(cfg)
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-dctx.Done():
-				return
-			case <-hup:
-				d.Trigger()
-			}
-		}
-	}()
-	if err := d.Run(dctx); err != nil && !errors.Is(err, context.Canceled) {
-		return &exitError{code: 1, err: err}
+	if err := serveDaemon(dctx, cfg); err != nil {
+		return err
 	}
 	if ctx.Err() == nil && dctx.Err() != nil { // etcd could not be reached to renew the session
 		return &exitError{code: 1, err: el.Err()}

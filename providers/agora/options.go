@@ -38,10 +38,7 @@ func (o recOptions) scene() int {
 }
 
 // optionsOf returns a Recording's agora options (zero when unset).
-func optionsOf(r *spec.Recording) Options {
-	o, _ := r.Spec.Options.(Options)
-	return o
-}
+func optionsOf(r *spec.Recording) Options { return spec.OptionsOf[Options](r) }
 
 // parseOptions checks a Recording's agora options (decoded documents are
 // checked already; hand-made ones are not) and fills defaults. Errors are

@@ -277,10 +277,7 @@ func (o Options) withDefaults() Options {
 }
 
 // configOf returns the Provider document's agora fields (zero when unset).
-func configOf(p *spec.Provider) Config {
-	c, _ := p.Spec.Config.(Config)
-	return c
-}
+func configOf(p *spec.Provider) Config { return spec.ConfigOf[Config](p) }
 
 // pointAt returns cfg with its endpoints set to urls and the emulator's
 // App ID (its account has no other).

@@ -86,19 +86,10 @@ func (specType) DecodeOptions(d *spec.Decoder, fields []spec.Field) spec.Recordi
 }
 
 // configOf returns the Provider document's aliyun fields (zero when unset).
-func configOf(p *spec.Provider) Config {
-	c, _ := p.Spec.Config.(Config)
-	return c
-}
+func configOf(p *spec.Provider) Config { return spec.ConfigOf[Config](p) }
 
 // optionsOf returns a Recording's aliyun options (zero when unset).
-func optionsOf(r *spec.Recording) Options {
-	if r == nil {
-		return Options{}
-	}
-	o, _ := r.Spec.Options.(Options)
-	return o
-}
+func optionsOf(r *spec.Recording) Options { return spec.OptionsOf[Options](r) }
 
 // pointAt returns cfg with its endpoint set to the first base URL and the
 // emulator's demo region when the document names none.

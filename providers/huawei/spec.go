@@ -68,10 +68,7 @@ func (specType) DecodeOptions(d *spec.Decoder, fields []spec.Field) spec.Recordi
 }
 
 // configOf returns the Provider document's huawei fields (zero when unset).
-func configOf(p *spec.Provider) Config {
-	c, _ := p.Spec.Config.(Config)
-	return c
-}
+func configOf(p *spec.Provider) Config { return spec.ConfigOf[Config](p) }
 
 // pointAt returns cfg with its endpoint set to the first base URL, the
 // emulator's project (its account has no other) and its demo region when
