@@ -84,8 +84,8 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // ClassOf classifies any error: a *Error's class; context deadline and
-// unknown transport errors are Retryable; context cancellation is Permanent
-// (the caller gave up).
+// unknown transport errors are Retryable; context cancellation (the caller
+// gave up) and certificate failures (TLSReason) are Permanent.
 func ClassOf(err error) Class {
 	if err == nil {
 		return Permanent
@@ -94,7 +94,7 @@ func ClassOf(err error) Class {
 	if errors.As(err, &pe) {
 		return pe.Class
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || TLSReason(err) != "" {
 		return Permanent
 	}
 	return Retryable

@@ -14,7 +14,8 @@ const maxBody = 1 << 20
 
 // Exchange sends req with hc and reads the response body (at most 1 MiB).
 // A failed round trip becomes a classified *Error for provider typ and
-// operation op: Retryable, or Permanent when ctx was cancelled. Its text
+// operation op: Retryable, or Permanent when ctx was cancelled or the TLS
+// handshake failed for good (TLSError). Its text
 // never includes the request URL, whose query may carry a signature.
 func Exchange(ctx context.Context, hc *http.Client, req *http.Request, typ, op, endpoint string) (*http.Response, []byte, error) {
 	resp, err := hc.Do(req)
@@ -33,6 +34,9 @@ func transportError(ctx context.Context, typ, op, endpoint string, err error) er
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // drop the URL
+	}
+	if te := TLSError(typ, op, endpoint, err); te != nil && ctx.Err() == nil {
+		return te
 	}
 	class := Retryable
 	if ctx.Err() != nil {

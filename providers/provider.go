@@ -12,8 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/recordctl/recordctl/internal/clock"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -43,6 +42,8 @@ type Capabilities struct {
 	// StopFinalizeDelay is how long after a stop the file appears (aliyun: 180 s
 	// unless finalizeImmediately); shown in plans.
 	StopFinalizeDelay time.Duration
+	// StopFinalizeHint says how to avoid that delay, for plans ("" if nothing can).
+	StopFinalizeHint string
 }
 
 // Status is a task's lifecycle state as the provider reports it.
@@ -72,10 +73,18 @@ type Task struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	// Stopped is when the task was stopped early (zero: never).
-	Stopped time.Time `json:"stopped,omitempty"`
+	Stopped time.Time `json:"stopped,omitzero"`
 	Status  Status    `json:"status"`
 	// Files lists recorded files where the provider reports them (agora stop).
 	Files []string `json:"files,omitempty"`
+	// NextCheck, set by List, is when the provider next wants to observe
+	// this task (agora: a start's confirmation, a 404 being confirmed, the
+	// recording's periodic re-query). A List before then reports the last
+	// status seen without a call; the engine should List again at the
+	// earliest NextCheck of a provider's tasks. Zero: no check is
+	// scheduled (the task is terminal, or the provider observes on every
+	// List). Not persisted.
+	NextCheck time.Time `json:"-"`
 }
 
 // CreateRequest asks for a task recording Stream over [Start, End).
@@ -147,69 +156,34 @@ type Options struct {
 	HTTPClient *http.Client
 	// UserAgent names recordctl and its version.
 	UserAgent string
-	// Now is the clock (tests); nil means time.Now.
-	Now func() time.Time
-	// Sleep waits (tests may shorten backoffs); nil means a context-aware time.Sleep.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Limiter paces every HTTP request the provider makes (the Provider
-	// document's rateLimit); one List may make many requests.
-	Limiter *rate.Limiter
+	// Clock is the provider's time: request timestamps, start deadlines,
+	// scheduled rechecks and backoffs. nil means the wall clock.
+	Clock clock.Clock
+	// Pacer paces every HTTP request the provider makes (the Provider
+	// document's rateLimit, PaceMargin under it), counts throttles and
+	// observes latency; one List may make many requests. nil: unpaced.
+	Pacer *Pacer
 }
 
-// Clock returns o.Now or time.Now.
-func (o Options) Clock() func() time.Time {
-	if o.Now != nil {
-		return o.Now
-	}
-	return time.Now
-}
-
-// Sleeper returns o.Sleep or a context-aware sleep.
-func (o Options) Sleeper() func(ctx context.Context, d time.Duration) error {
-	if o.Sleep != nil {
-		return o.Sleep
-	}
-	return func(ctx context.Context, d time.Duration) error {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
-	}
-}
+// Time returns o.Clock, or the wall clock.
+func (o Options) Time() clock.Clock { return clock.Or(o.Clock) }
 
 // Client returns o.HTTPClient or a default client with a 30 s timeout,
-// paced by o.Limiter when set.
+// paced by o.Pacer when set.
 func (o Options) Client() *http.Client {
 	c := &http.Client{Timeout: 30 * time.Second}
 	if o.HTTPClient != nil {
 		cc := *o.HTTPClient
 		c = &cc
 	}
-	if o.Limiter != nil {
+	if o.Pacer != nil {
 		base := c.Transport
 		if base == nil {
 			base = http.DefaultTransport
 		}
-		c.Transport = pacedTransport{base: base, lim: o.Limiter}
+		c.Transport = pacedTransport{base: base, pacer: o.Pacer}
 	}
 	return c
-}
-
-// pacedTransport waits for the rate limiter before every request.
-type pacedTransport struct {
-	base http.RoundTripper
-	lim  *rate.Limiter
-}
-
-func (t pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.lim.Wait(r.Context()); err != nil {
-		return nil, err
-	}
-	return t.base.RoundTrip(r)
 }
 
 // Factory builds a Provider from its document.
@@ -218,12 +192,21 @@ type Factory func(p *spec.Provider, opts Options) (Provider, error)
 // Registration describes one provider type.
 type Registration struct {
 	Type string
+	// Spec decodes and validates the type's part of the documents; Register
+	// registers it with spec. Its Name must be Type.
+	Spec spec.ProviderType
 	// Capabilities are static per type (the engine uses them at plan time
-	// without building a client).
+	// without building a client). A copy: changing it changes nothing.
 	Capabilities Capabilities
 	New          Factory
-	// NewEmulator builds this type's emulator; nil if it has none.
-	NewEmulator func(cfg EmulatorConfig) Emulator
+	// PointAt returns cfg pointed at an emulator: its base URLs (in
+	// endpoint order) and the Provider fields its demo account needs
+	// (region, projectId, appId ...). nil if the type has no emulator.
+	PointAt func(cfg spec.ProviderConfig, urls []string, demo map[string]string) spec.ProviderConfig
+	// DemoOptions returns a copy of a Recording's options whose secret
+	// references that do not resolve (tokens, storage keys) are replaced by
+	// demo values an emulator accepts; nil if the options hold no secret.
+	DemoOptions func(o spec.RecordingOptions) spec.RecordingOptions
 }
 
 var (
@@ -239,7 +222,30 @@ func Register(r Registration) {
 	if _, dup := registry[r.Type]; dup {
 		panic("providers: Register called twice for " + r.Type)
 	}
+	if r.Spec == nil || r.Spec.Name() != r.Type {
+		panic("providers: Register " + r.Type + ": Spec must be the spec.ProviderType named " + r.Type)
+	}
+	spec.RegisterType(r.Spec)
 	registry[r.Type] = r
+}
+
+// OptionCapabilities is implemented by recording options that change a
+// type's capabilities for their recording (aliyun: finalizeImmediately
+// removes the delay before the file appears).
+type OptionCapabilities interface {
+	Capabilities(c Capabilities) Capabilities
+}
+
+// CapabilitiesFor returns c as it applies to one Recording: adjusted by its
+// options when they implement OptionCapabilities. rec may be nil.
+func CapabilitiesFor(c Capabilities, rec *spec.Recording) Capabilities {
+	if rec == nil {
+		return c
+	}
+	if oc, ok := rec.Spec.Options.(OptionCapabilities); ok {
+		return oc.Capabilities(c)
+	}
+	return c
 }
 
 // Lookup returns the registration for a type.

@@ -34,7 +34,8 @@ type Executor struct {
 	// Clock is the time every budget, backoff and window check runs on.
 	Clock clock.Clock
 	// Concurrency bounds in-flight actions per provider when no Gate is
-	// given for it (default 8).
+	// given for it (default 8). Set on an Engine's Exec, it replaces the
+	// engine's rate-sized gates with this fixed bound.
 	Concurrency int
 	// Gates size the in-flight actions of each provider (by Provider
 	// document name) to its rate × observed latency.
@@ -55,6 +56,9 @@ type Executor struct {
 	MaxInlineWait time.Duration
 	// Observe is called after each provider call with its outcome (metrics).
 	Observe func(a Action, err error, took time.Duration)
+	// OnOutcome, if set, is called as each action of Apply finishes
+	// (progress display); it may be called from several goroutines at once.
+	OnOutcome func(Outcome)
 }
 
 // Outcome is what happened to one action.
@@ -129,6 +133,14 @@ func (x *Executor) defaults() {
 	if x.MaxInlineWait <= 0 {
 		x.MaxInlineWait = 2 * time.Second
 	}
+}
+
+// resultCtx is the context of the state write that records a call's
+// outcome: it outlives a shutdown (an outcome left unrecorded is resolved
+// by a list, or a call made again) but not a store that stops answering
+// (an etcd that is gone): at most Grace.
+func (x *Executor) resultCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), x.Grace)
 }
 
 // WithGrace returns a context that is not cancelled with parent but grace
@@ -233,11 +245,14 @@ func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, 
 						o := x.do(actx, ctx, recs, a)
 						gate.Release(x.Clock.Since(t0), true)
 						mu.Lock()
-						defer mu.Unlock()
 						if state.IsFenced(o.Err) && fenced == nil {
 							fenced = o.Err
 						}
 						res.add(o)
+						mu.Unlock()
+						if x.OnOutcome != nil {
+							x.OnOutcome(o)
+						}
 					}(a)
 				}
 				wg.Wait()
@@ -315,12 +330,12 @@ func (x *Executor) do(ctx, run context.Context, recs map[string]*spec.Recording,
 		lvl = slog.LevelWarn
 	}
 	attrs := []any{"action", string(a.Action), "recording", a.Recording, "window", a.Key, "provider", a.Provider,
-		"stream", a.Stream.String(), "result", o.Result, "latency", o.Took.Round(time.Millisecond).String()}
+		"stream", a.Stream.String(), "result", o.Result, "latency", o.Took.Round(time.Millisecond)}
 	if o.Task != nil {
 		attrs = append(attrs, "task", o.Task.ID)
 	}
 	if a.LateSeconds > 0 && a.Action == Create {
-		attrs = append(attrs, "late", (time.Duration(a.LateSeconds) * time.Second).String())
+		attrs = append(attrs, "late", time.Duration(a.LateSeconds)*time.Second)
 	}
 	if !o.RetryAt.IsZero() {
 		attrs = append(attrs, "retry_at", o.RetryAt.UTC().Format(time.RFC3339Nano))
@@ -479,7 +494,9 @@ func (x *Executor) create(ctx, run context.Context, rec *spec.Recording, prov pr
 	default:
 		o.Result, o.Err = "failed", err
 	}
-	uerr := x.Store.Update(context.WithoutCancel(ctx), func(tx *state.Tx) error {
+	rctx, rcancel := x.resultCtx(ctx)
+	defer rcancel()
+	uerr := x.Store.Update(rctx, func(tx *state.Tx) error {
 		r := tx.Get(id)
 		if r == nil {
 			return fmt.Errorf("state record %s vanished during the create", id)
@@ -562,7 +579,9 @@ func (x *Executor) end(ctx, run context.Context, prov providers.Provider, a Acti
 		o.Result = "stopped"
 	}
 	now := x.Clock.Now()
-	uerr := x.Store.Update(context.WithoutCancel(ctx), func(tx *state.Tx) error {
+	rctx, rcancel := x.resultCtx(ctx)
+	defer rcancel()
+	uerr := x.Store.Update(rctx, func(tx *state.Tx) error {
 		r := tx.Get(a.Record)
 		if r == nil {
 			return nil
@@ -622,7 +641,7 @@ func (x *Executor) call(ctx, run context.Context, a Action, until time.Time, fn 
 		if now.Add(d).After(deadline) {
 			return err
 		}
-		x.Log.Debug("retrying", "action", string(a.Action), "window", a.Key, "provider", a.Provider, "in", d.String(), "error", err.Error())
+		x.Log.Debug("retrying", "action", string(a.Action), "window", a.Key, "provider", a.Provider, "in", d, "error", err.Error())
 		if err := x.Clock.Sleep(run, d); err != nil {
 			return err
 		}

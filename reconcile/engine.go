@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-multierror"
-	"golang.org/x/time/rate"
 
 	"github.com/recordctl/recordctl/internal/clock"
 	"github.com/recordctl/recordctl/providers"
@@ -100,18 +99,14 @@ func (e *Engine) clientsFor(set *spec.Set) (map[string]providers.Provider, map[s
 			if r <= 0 {
 				r = e.Caps(p.Spec.Type).DefaultRateLimit
 			}
-			lim := rate.NewLimiter(rate.Inf, 0)
-			if r > 0 {
-				// A small margin under the rate, no burst: a provider that
-				// counts per calendar second never sees more than its limit.
-				lim = rate.NewLimiter(rate.Limit(r*pacingMargin), 1)
-			}
 			newProv := e.Factory
 			if newProv == nil {
 				newProv = providers.New
 			}
 			opts := e.Options
-			opts.Limiter = lim // every HTTP request of this provider is paced
+			// Every HTTP request of this provider is paced a margin under r,
+			// on the providers' clock.
+			opts.Pacer = providers.NewPacer(r, opts.Clock)
 			prov, err := newProv(p, opts)
 			if err != nil {
 				errs[name] = err
@@ -126,9 +121,6 @@ func (e *Engine) clientsFor(set *spec.Set) (map[string]providers.Provider, map[s
 	}
 	return out, gates, errs
 }
-
-// pacingMargin is the share of a provider's rate recordctl paces at.
-const pacingMargin = 0.95
 
 // scopeFor is what a List of provider name covers at now.
 func (e *Engine) scopeFor(set *spec.Set, st *state.State, p *spec.Provider, now time.Time) providers.Scope {
@@ -219,6 +211,9 @@ func (e *Engine) Observe(ctx context.Context, set *spec.Set, st *state.State, no
 
 func (e *Engine) executor(store Store, provs map[string]providers.Provider, gates map[string]*Gate) *Executor {
 	x := e.Exec
+	if x.Concurrency > 0 {
+		gates = nil // an explicit Concurrency is a fixed bound per provider
+	}
 	x.Store, x.Providers, x.Log, x.Clock, x.Gates = store, provs, e.Log, e.Clock, gates
 	x.defaults()
 	return &x

@@ -80,12 +80,17 @@ type Summary struct {
 	Adopt     int `json:"adopt"`
 	Unmanaged int `json:"unmanaged"`
 	Errors    int `json:"errors"`
+	// Providers is how many Provider documents the plan covers; Unobserved how many of them could not be observed.
+	Providers  int `json:"providers"`
+	Unobserved int `json:"unobserved"`
 }
 
 // StateRef pins the state a plan was made against.
 type StateRef struct {
 	Lineage string `json:"lineage"`
 	Serial  uint64 `json:"serial"`
+	// Location is the state store the plan was made against (absolute path or URL).
+	Location string `json:"location,omitempty"`
 }
 
 // SpecRef pins the documents a plan was made from.
@@ -102,6 +107,10 @@ type Plan struct {
 	Actions       []Action    `json:"actions"`
 	Unmanaged     []Unmanaged `json:"unmanaged,omitempty"`
 	Missed        []Missed    `json:"missed,omitempty"`
+	// Pending are pieces of scheduled windows to be created once the provider accepts them.
+	Pending []Pending `json:"pending,omitempty"`
+	// Warnings are the documents' likely mistakes (spec.Set.Warnings), as file:line:col: message.
+	Warnings []string `json:"warnings,omitempty"`
 	// Errors are problems found while planning (limits, unreachable providers); each names a file:line where it can.
 	Errors []string `json:"errors,omitempty"`
 	// Forget lists state records whose tasks have ended on their own (state housekeeping; no provider call).
@@ -109,6 +118,13 @@ type Plan struct {
 	Summary Summary  `json:"summary"`
 	State   StateRef `json:"state"`
 	Spec    SpecRef  `json:"spec"`
+	// Complete is false when a provider could not be observed: the plan
+	// shows no changes for it, which does not mean there are none.
+	Complete bool `json:"complete"`
+	// Incomplete says, per provider, why it could not be observed.
+	Incomplete []Unobserved `json:"incomplete,omitempty"`
+	// Emulate: the plan was made against the built-in emulator (--emulate).
+	Emulate bool `json:"emulate"`
 }
 
 // HasChanges reports whether applying would call a provider or record an adoption.
@@ -145,7 +161,7 @@ func NewPlan(in Input) *Plan {
 	if st == nil {
 		st = &state.State{}
 	}
-	desired := Desired(in.Set, in.Caps, in.Now, in.Lookahead)
+	desired, pending := DesiredPending(in.Set, in.Caps, in.Now, in.Lookahead)
 	// Typically every desired piece without a task is a create, and every
 	// record without a piece a stop or delete.
 	p := &Plan{FormatVersion: FormatVersion, At: in.Now.UTC(), Actions: make([]Action, 0, max(len(desired)-len(st.Records), 0)+len(st.Records)/8+8),
@@ -173,13 +189,20 @@ func NewPlan(in Input) *Plan {
 		name := pr.Metadata.Name
 		if err := in.ObserveErr[name]; err != nil {
 			p.Errors = append(p.Errors, fmt.Sprintf("%s: provider %s could not be observed, nothing planned for it: %v", pr.Pos, name, err))
+			p.Incomplete = append(p.Incomplete, Unobserved{Provider: name, Type: pr.Spec.Type, Reason: err.Error()})
 			continue
 		}
 		pl := providerPlanner{plan: p, in: in, recs: recs, prov: pr, caps: in.Caps(pr.Spec.Type)}
 		pl.run(byProv[name], recsByProv[name], in.Observed[name])
 	}
 	p.Missed = missed(in.Set, st, in.Since, in.Now)
+	p.Pending = pendingOf(pending)
+	for _, w := range in.Set.Warnings {
+		p.Warnings = append(p.Warnings, w.Error())
+	}
 	sortActions(p.Actions)
+	p.Summary.Providers = len(in.Set.Providers)
+	p.Complete = len(p.Incomplete) == 0
 	p.Summary = summarize(p)
 	return p
 }
@@ -236,7 +259,7 @@ func (pl *providerPlanner) run(desired []*Piece, recs []*state.Record, observed 
 		pl.piece(d, byKey[d.Key], obs, ix, claimed)
 	}
 	for _, r := range recs {
-		if !wanted[r.Key] && byKey[r.Key] == r {
+		if !wanted[r.Key] && byKey[r.Key] == r && !pl.keeps(r) {
 			pl.unwanted(r, obs)
 		}
 	}
@@ -372,9 +395,12 @@ func (pl *providerPlanner) unwantedWith(r *state.Record, status providers.Status
 	}
 	a := pl.action(k, r.Key, r, nil, reason, nil)
 	a.Removed = reason == "recording removed"
-	if k == Stop && pl.caps.StopFinalizeDelay > 0 {
-		if rec := pl.recs[r.Recording]; rec == nil || !rec.Spec.Options.FinalizeImmediately {
-			a.Note = fmt.Sprintf("the file appears %s after the stop (set finalizeImmediately to finalize at once)", pl.caps.StopFinalizeDelay)
+	if k == Stop {
+		if c := providers.CapabilitiesFor(pl.caps, pl.recs[r.Recording]); c.StopFinalizeDelay > 0 {
+			a.Note = fmt.Sprintf("the file appears %s after the stop", c.StopFinalizeDelay)
+			if c.StopFinalizeHint != "" {
+				a.Note += " (" + c.StopFinalizeHint + ")"
+			}
 		}
 	}
 	pl.add(a)
@@ -549,9 +575,9 @@ func missed(set *spec.Set, st *state.State, since, now time.Time) []Missed {
 	var out []Missed
 	for _, rec := range set.Recordings {
 		for _, w := range rec.Windows(last, now) {
-			id := spec.WindowID(rec.Metadata.Name, w.Start)
+			id := w.ID(rec.Metadata.Name)
 			if w.Start.After(last) && !w.End.After(now) && !seen[id] {
-				out = append(out, Missed{Window: id, Recording: rec.Metadata.Name, Span: Span{w.Start.UTC(), w.End.UTC()}})
+				out = append(out, Missed{Window: id, Recording: rec.Metadata.Name, Span: Span{w.NomStart.UTC(), w.NomEnd.UTC()}})
 			}
 		}
 	}
@@ -632,5 +658,6 @@ func summarize(p *Plan) Summary {
 	}
 	s.Unmanaged = len(p.Unmanaged)
 	s.Errors = len(p.Errors)
+	s.Providers, s.Unobserved = p.Summary.Providers, len(p.Incomplete)
 	return s
 }

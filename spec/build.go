@@ -49,7 +49,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 		if r.kind != KindProvider || dups[r] || r.name == "" {
 			continue
 		}
-		if r.prov != nil && ruleFor(r.prov.Spec.Type) != nil {
+		if r.prov != nil && LookupType(r.prov.Spec.Type) != nil {
 			decoded[r.name] = r.prov
 		} else {
 			decoded[r.name] = nil
@@ -73,10 +73,15 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 				name, providerNames(decoded))))
 			continue
 		}
-		if p == nil || !checkAgainstProvider(d, r, p) || !r.valid || dups[r] || providers[name] == nil {
+		if p == nil {
+			continue
+		}
+		opts, ok := checkAgainstProvider(d, r, p)
+		if !ok || !r.valid || dups[r] || providers[name] == nil {
 			continue
 		}
 		rec := defaultRecording(r.rec)
+		rec.Spec.Options = opts
 		set.Recordings = append(set.Recordings, rec)
 		recs = append(recs, &recRef{ref: r, rec: rec, prov: providers[name]})
 	}
@@ -84,6 +89,7 @@ func BuildAt(dir string, files []*File, now time.Time) (*Set, error) {
 
 	sort.Slice(set.Providers, func(i, j int) bool { return set.Providers[i].Metadata.Name < set.Providers[j].Metadata.Name })
 	sort.Slice(set.Recordings, func(i, j int) bool { return set.Recordings[i].Metadata.Name < set.Recordings[j].Metadata.Name })
+	set.Warnings = findWarnings(set, now)
 	return set, d.result()
 }
 
@@ -103,12 +109,8 @@ func collectRefs(files []*File) []*docRef {
 			refs = append(refs, &docRef{kind: KindProvider, name: p.Metadata.Name, pos: p.Pos, namePos: p.Pos, valid: true, prov: p})
 		}
 		for _, r := range f.Recordings {
-			ref := &docRef{kind: KindRecording, name: r.Metadata.Name, pos: r.Pos, namePos: r.Pos, valid: true, rec: r, streamOK: true,
-				providerPos: r.Pos, streamPos: r.Pos, optionsPos: r.Pos}
-			for _, k := range setOptions(&r.Spec.Options) {
-				ref.options = append(ref.options, optionKey{k, r.Pos})
-			}
-			refs = append(refs, ref)
+			refs = append(refs, &docRef{kind: KindRecording, name: r.Metadata.Name, pos: r.Pos, namePos: r.Pos, valid: true, rec: r, streamOK: true,
+				providerPos: r.Pos, streamPos: r.Pos, optionsPos: r.Pos})
 		}
 	}
 	sort.SliceStable(refs, func(i, j int) bool { return posLess(refs[i].pos, refs[j].pos) })
@@ -123,28 +125,6 @@ func posLess(a, b Pos) bool {
 		return a.Line < b.Line
 	}
 	return a.Col < b.Col
-}
-
-// setOptions names the options a hand-made Recording sets.
-func setOptions(o *Options) []string {
-	var out []string
-	add := func(set bool, name string) {
-		if set {
-			out = append(out, name)
-		}
-	}
-	add(o.TemplateID != nil, "templateId")
-	add(o.StreamType != nil, "streamType")
-	add(o.Extension != "", "extension")
-	add(o.FinalizeImmediately, "finalizeImmediately")
-	add(o.Mode != "", "mode")
-	add(o.UID != nil, "uid")
-	add(o.BackupUID != nil, "backupUid")
-	add(o.Token != nil, "token")
-	add(o.MaxIdleTime != nil, "maxIdleTime")
-	add(o.ResourceExpiredHour != nil, "resourceExpiredHour")
-	add(o.Storage != nil, "storage")
-	return out
 }
 
 func providerNames[V any](m map[string]V) string {
@@ -162,40 +142,59 @@ func providerNames[V any](m map[string]V) string {
 	return strings.Join(names, ", ")
 }
 
-// checkAgainstProvider checks stream shape and options against p's type.
-func checkAgainstProvider(d *decoder, r *docRef, p *Provider) bool {
-	rule := ruleFor(p.Spec.Type)
-	if rule == nil {
-		return false
+// checkAgainstProvider checks the stream shape against p's type and decodes
+// the options with it (a hand-made Recording's options must be of that type).
+func checkAgainstProvider(d *decoder, r *docRef, p *Provider) (RecordingOptions, bool) {
+	typ := LookupType(p.Spec.Type)
+	if typ == nil {
+		return nil, false
 	}
-	n := len(d.errs)
+	n := d.count()
 	s := r.rec.Spec.Stream
 	if !r.streamOK {
 		// its own error is reported already
-	} else if rule.Channel && s.Channel == "" {
-		d.errs = append(d.errs, errAt(r.streamPos, fmt.Sprintf("spec.stream: %s provider %q records channels; use stream: {channel: NAME}", rule.Type, p.Metadata.Name)))
+	} else if typ.Channel() && s.Channel == "" {
+		d.errs = append(d.errs, errAt(r.streamPos, fmt.Sprintf("spec.stream: %s provider %q records channels; use stream: {channel: NAME}", typ.Name(), p.Metadata.Name)))
 	}
-	if r.streamOK && !rule.Channel && (s.Channel != "" || s.Domain == "") {
-		d.errs = append(d.errs, errAt(r.streamPos, fmt.Sprintf("spec.stream: %s provider %q records streams by domain, app and name; use stream: {domain: D, app: A, name: N}", rule.Type, p.Metadata.Name)))
+	if r.streamOK && !typ.Channel() && (s.Channel != "" || s.Domain == "") {
+		d.errs = append(d.errs, errAt(r.streamPos, fmt.Sprintf("spec.stream: %s provider %q records streams by domain, app and name; use stream: {domain: D, app: A, name: N}", typ.Name(), p.Metadata.Name)))
 	}
-	for _, o := range r.options {
-		if contains(rule.Options, o.name) {
-			continue
+	opts := r.rec.Spec.Options
+	if opts != nil && r.optionsVal == nil {
+		// A hand-made Recording carries typed options already.
+		if opts.ProviderType() != typ.Name() {
+			d.errs = append(d.errs, errAt(r.optionsPos, fmt.Sprintf("spec.options are %s options, but provider %q is of type %s", opts.ProviderType(), p.Metadata.Name, typ.Name())))
 		}
-		allowed := "they take no options"
-		if len(rule.Options) > 0 {
-			allowed = "allowed: " + quoteList(rule.Options)
-		}
-		d.errs = append(d.errs, errAt(o.pos, fmt.Sprintf("spec.options.%s is not an option for %s providers (provider %q); %s", o.name, rule.Type, p.Metadata.Name, allowed)))
+		return opts, len(d.errs) == n
 	}
-	if rule.Type == TypeAgora && r.rec.Spec.Options.Storage == nil {
-		at := r.optionsPos
-		if at.Line == 0 {
-			at = r.pos
+	opts = decodeOptions(d, r, p, typ)
+	return opts, len(d.errs) == n
+}
+
+// decodeOptions decodes a Recording's options with its Provider's type; an
+// unknown option is one error that lists that type's options.
+func decodeOptions(d *decoder, r *docRef, p *Provider, typ ProviderType) RecordingOptions {
+	od := &decoder{file: r.pos.File}
+	x := &Decoder{d: od, path: "spec.options", at: r.optionsKey, atP: r.pos}
+	var fields []Field
+	if r.optionsVal != nil {
+		own := infoOf(typ.Name()).options
+		pairs, _ := od.mapping(r.optionsVal, "spec.options", nil)
+		for _, kv := range pairs {
+			if contains(own, kv.key.Value) {
+				fields = append(fields, Field{kv.key, kv.val})
+				continue
+			}
+			allowed := "they take no options"
+			if len(own) > 0 {
+				allowed = "allowed: " + quoteList(own)
+			}
+			od.errf(kv.key, "spec.options.%s is not an option for %s providers (provider %q); %s", kv.key.Value, typ.Name(), p.Metadata.Name, allowed)
 		}
-		d.errs = append(d.errs, errAt(at, "spec.options.storage is required for agora recordings: Agora's cloud recording needs {vendor, region, bucket, accessKey, secretKey}"))
 	}
-	return len(d.errs) == n
+	opts := typ.DecodeOptions(x, fields)
+	d.errs = append(d.errs, od.errs...)
+	return opts
 }
 
 // defaultProvider returns a copy of p with the type's defaults filled in.
@@ -204,8 +203,8 @@ func defaultProvider(p *Provider) *Provider {
 	if c.Spec.RateLimit == 0 {
 		c.Spec.RateLimit = DefaultRateLimit(c.Spec.Type)
 	}
-	if c.Spec.Type == TypeAgora && len(c.Spec.Endpoints) == 0 {
-		c.Spec.Endpoints = append([]string(nil), DefaultAgoraEndpoints...)
+	if c.Spec.Config != nil {
+		c.Spec.Config = c.Spec.Config.Defaulted()
 	}
 	return &c
 }

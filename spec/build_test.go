@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/providers/agora"
+	"github.com/recordctl/recordctl/providers/huawei"
+	"github.com/recordctl/recordctl/providers/tencent"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -33,8 +36,8 @@ func TestDefaultsAndSorting(t *testing.T) {
 	if want := map[string]float64{"ag": 10, "hw": 20, "tx": 20, "tx-slow": 2.5, "zz-ali": 50}; !reflect.DeepEqual(rates, want) {
 		t.Errorf("rate limits %v, want %v", rates, want)
 	}
-	if got := set.Provider("ag").Spec.Endpoints; !reflect.DeepEqual(got, spec.DefaultAgoraEndpoints) {
-		t.Errorf("agora endpoints default %v, want %v", got, spec.DefaultAgoraEndpoints)
+	if got := set.Provider("ag").Spec.Config.(agora.Config).Endpoints; !reflect.DeepEqual(got, agora.DefaultEndpoints()) {
+		t.Errorf("agora endpoints default %v, want %v", got, agora.DefaultEndpoints())
 	}
 	if len(set.Recordings) != 2 || set.Recordings[0].Name() != "a-rec" || set.Recordings[1].Name() != "b-rec" {
 		t.Fatalf("recordings not sorted by name: %v", set.Recordings)
@@ -121,7 +124,7 @@ func TestBuildDoesNotModifyFiles(t *testing.T) {
 	if set.Dir != "dir" || set.Providers[0] == f.Providers[0] {
 		t.Fatal("Build must return copies")
 	}
-	if f.Providers[0].Spec.RateLimit != 0 || f.Providers[0].Spec.Endpoints != nil {
+	if f.Providers[0].Spec.RateLimit != 0 || f.Providers[0].Spec.Config.(agora.Config).Endpoints != nil {
 		t.Errorf("Build filled defaults into the caller's File: %+v", f.Providers[0].Spec)
 	}
 	// The daemon rebuilds from the same Files many times.
@@ -135,14 +138,14 @@ func TestBuildDoesNotModifyFiles(t *testing.T) {
 
 func TestBuildHandMadeFiles(t *testing.T) {
 	p := &spec.Provider{Pos: spec.Pos{File: "x.yaml", Line: 1, Col: 1}, Metadata: spec.Metadata{Name: "hw"},
-		Spec: spec.ProviderSpec{Type: spec.TypeHuawei, Region: "cn-north-4", ProjectID: "p"}}
+		Spec: spec.ProviderSpec{Type: "huawei", Config: huawei.Config{Region: "cn-north-4", ProjectID: "p"}}}
 	tid := int64(5)
 	r := &spec.Recording{Pos: spec.Pos{File: "x.yaml", Line: 9, Col: 1}, Metadata: spec.Metadata{Name: "r"},
 		Spec: spec.RecordingSpec{Provider: "hw", Stream: spec.Stream{Domain: "d", App: "a", Name: "n"}, Continuous: true,
-			Options: spec.Options{TemplateID: &tid}}}
+			Options: tencent.Options{TemplateID: &tid}}}
 	_, err := spec.BuildAt(".", []*spec.File{{Path: "x.yaml", Providers: []*spec.Provider{p}, Recordings: []*spec.Recording{r}}}, fixedNow)
 	got := render(spec.Errors(err))
-	if !strings.HasPrefix(got, `x.yaml:9:1: spec.options.templateId is not an option for huawei providers`) {
+	if !strings.HasPrefix(got, `x.yaml:9:1: spec.options are tencent options, but provider "hw" is of type huawei`) {
 		t.Errorf("got %q", got)
 	}
 }
@@ -241,7 +244,7 @@ spec:
     duration: 30m
 `,
 	})
-	want := `r.yaml:18:36: spec.schedule: unknown field "bogus"; allowed: cron, duration, timezone` + "\n"
+	want := `r.yaml:18:36: spec.schedule: unknown field "bogus"; allowed: cron, duration, timezone, padding, exclude` + "\n"
 	if got := render(errs); got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}

@@ -16,14 +16,21 @@ type recRef struct {
 
 // streamKey identifies the stream a Recording records. Two Recordings with
 // the same key would record (and bill) the same stream twice: the same
-// provider type and domain/app/name (a push domain belongs to one account),
-// or for agora the same App ID and channel (channels are per App ID).
-func streamKey(p *Provider, r *Recording) string {
-	s := r.Spec.Stream
-	if p.Spec.Type == TypeAgora {
-		return TypeAgora + "\x00" + p.Spec.AppID + "\x00" + s.Channel
+// provider type, stream scope (agora: the App ID, as channels are per App
+// ID; others none, as a push domain belongs to one account) and stream.
+func streamKey(p *Provider, r *Recording) string { return StreamKey(p, r.Spec.Stream) }
+
+// StreamKey identifies stream s of provider p as the conflict check does
+// (two recordings with one key record, and bill, the same stream).
+func StreamKey(p *Provider, s Stream) string {
+	return p.Spec.Type + "\x00" + streamScope(p) + "\x00" + s.Domain + "\x00" + s.App + "\x00" + s.Name + "\x00" + s.Channel
+}
+
+func streamScope(p *Provider) string {
+	if p.Spec.Config == nil {
+		return ""
 	}
-	return p.Spec.Type + "\x00" + s.Domain + "\x00" + s.App + "\x00" + s.Name
+	return p.Spec.Config.StreamScope()
 }
 
 // findConflicts reports each pair of Recordings of one stream whose windows
@@ -56,8 +63,11 @@ func findConflicts(d *decoder, recs []*recRef, now time.Time) {
 					continue
 				}
 				what := fmt.Sprintf("%s stream %s", b.prov.Spec.Type, b.rec.Spec.Stream)
-				if b.prov.Spec.Type == TypeAgora {
-					what = fmt.Sprintf("agora channel %q of App ID %s", b.rec.Spec.Stream.Channel, b.prov.Spec.AppID)
+				if st := b.rec.Spec.Stream; st.Channel != "" {
+					what = fmt.Sprintf("%s channel %q", b.prov.Spec.Type, st.Channel)
+				}
+				if sc := streamScope(b.prov); sc != "" {
+					what += " of " + sc
 				}
 				d.errs = append(d.errs, errAt(b.ref.pos, fmt.Sprintf(
 					"Recording %q and Recording %q (%s) both record %s at %s: the stream would be recorded and billed twice; change one schedule or remove one Recording",

@@ -14,7 +14,16 @@ import (
 type decoder struct {
 	file string
 	errs []*Error
+	// dropped counts problems beyond maxFileErrors, not kept (a file of a
+	// million bad items must not take a million messages of memory).
+	dropped int
 }
+
+// maxFileErrors bounds the problems kept per file.
+const maxFileErrors = 100
+
+// count is the number of problems found, kept or not.
+func (d *decoder) count() int { return len(d.errs) + d.dropped }
 
 // pair is one key/value of a mapping, aliases resolved.
 type pair struct{ key, val *yaml.Node }
@@ -27,6 +36,10 @@ func (d *decoder) pos(n *yaml.Node) Pos {
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, a ...any) {
+	if d.file != "" && len(d.errs) >= maxFileErrors {
+		d.dropped++
+		return
+	}
 	d.errs = append(d.errs, &Error{Pos: d.pos(n), Msg: fmt.Sprintf(format, a...)})
 }
 
@@ -46,11 +59,16 @@ func isNull(n *yaml.Node) bool {
 }
 
 // mapping returns the pairs of a mapping node, merging `<<` keys, reporting
-// duplicate keys and keys not in allowed. path names the mapping in messages.
+// duplicate keys and keys not in allowed (nil: any key). path names the
+// mapping in messages.
 func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		d.errf(n, "%s must be a mapping with the fields %s", path, strings.Join(allowed, ", "))
+		if allowed == nil {
+			d.errf(n, "%s must be a mapping", path)
+		} else {
+			d.errf(n, "%s must be a mapping with the fields %s", path, strings.Join(allowed, ", "))
+		}
 		return nil, false
 	}
 	out := make([]pair, 0, len(n.Content)/2)
@@ -82,7 +100,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, 
 			d.errf(k, "%s: duplicate field %q (first at line %d); each field may appear once", path, k.Value, first.Line)
 			continue
 		}
-		if !contains(allowed, k.Value) {
+		if allowed != nil && !contains(allowed, k.Value) {
 			d.errf(k, "%s: unknown field %q; allowed: %s", path, k.Value, strings.Join(allowed, ", "))
 			continue
 		}
@@ -104,7 +122,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed []string) ([]pair, 
 				continue // explicit keys win over merged ones, earlier merges over later ones
 			}
 			taken[p.key.Value] = true
-			if !contains(allowed, p.key.Value) {
+			if allowed != nil && !contains(allowed, p.key.Value) {
 				d.errf(p.key, "%s: unknown field %q; allowed: %s", path, p.key.Value, strings.Join(allowed, ", "))
 				continue
 			}
@@ -143,15 +161,12 @@ var fieldPaths = func() map[string]map[string]string {
 		}
 		t[prefix] = m
 	}
-	add("spec", providerSpecKeys)
+	add("spec", commonProviderKeys)
 	for _, k := range recordingSpecKeys {
 		t["spec"][k] = "spec." + k
 	}
 	add("spec.stream", streamKeys)
 	add("spec.schedule", scheduleKeys)
-	add("spec.options", optionKeys)
-	add("spec.options.storage", storageKeys)
-	add("spec.credentials", allCredentialNames())
 	return t
 }()
 

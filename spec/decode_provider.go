@@ -11,19 +11,43 @@ import (
 
 var reRegion = regexp.MustCompile(regionPattern)
 
-// providerSpec decodes and checks a Provider's spec against its type's rule.
+// commonProviderKeys are the Provider spec fields every type has.
+var commonProviderKeys = []string{"type", "credentials", "rateLimit"}
+
+// providerSpecKeys lists the fields any registered type accepts (for
+// documents whose type is missing or unknown), in schema order.
+func providerSpecKeys() []string {
+	var own []string
+	for _, t := range registeredTypes() {
+		for _, f := range t.Schema().Fields {
+			if !contains(own, f.Name) {
+				own = append(own, f.Name)
+			}
+		}
+	}
+	return typeFieldKeys(own)
+}
+
+// typeFieldKeys is type, the type's own fields, credentials and rateLimit.
+func typeFieldKeys(own []string) []string {
+	return append(append([]string{"type"}, own...), "credentials", "rateLimit")
+}
+
+// providerSpec decodes a Provider's spec: type, credentials and rateLimit
+// here, the type's own fields by its registered ProviderType.
 func (d *decoder) providerSpec(sp *pair, p *Provider) {
-	pairs, ok := d.mapping(sp.val, "spec", providerSpecKeys)
+	// Which fields are allowed depends on the type: check them below.
+	pairs, ok := d.mapping(sp.val, "spec", nil)
 	if !ok {
 		return
 	}
-	var rule *typeRule
+	var typ ProviderType
 	for _, kv := range pairs {
 		if kv.key.Value != "type" {
 			continue
 		}
 		if v, ok := d.str(kv.val, "spec.type"); ok {
-			if rule = ruleFor(v); rule == nil {
+			if typ = LookupType(v); typ == nil {
 				d.errf(resolve(kv.val), "spec.type %q is not a known provider type; use one of %s", v, quoteList(typeNames()))
 			}
 			p.Spec.Type = v
@@ -32,47 +56,22 @@ func (d *decoder) providerSpec(sp *pair, p *Provider) {
 	if p.Spec.Type == "" && !hasKey(pairs, "type") {
 		d.errf(sp.key, "spec.type is missing; use one of %s", quoteList(typeNames()))
 	}
+	var sch TypeSchema
+	var own []string
+	if typ != nil {
+		info := infoOf(typ.Name())
+		sch, own = info.sch, info.fields
+	}
 	var credNode *yaml.Node
+	var fields []Field
 	for _, kv := range pairs {
 		k := kv.key.Value
-		if rule != nil && k != "type" && k != "credentials" && k != "rateLimit" && !contains(rule.Fields, k) {
-			d.errf(kv.key, "spec.%s is not a field of %s providers; %s providers allow: type, %s, credentials, rateLimit",
-				k, rule.Type, rule.Type, quoteList(rule.Fields))
-			continue
-		}
 		path := fieldPath("spec", k)
 		switch k {
-		case "region":
-			if v, ok := d.str(kv.val, path); ok {
-				if !reRegion.MatchString(v) {
-					d.errf(resolve(kv.val), "%s %q is not a region name; use the provider's region id, e.g. ap-guangzhou, cn-shanghai, cn-north-4", path, v)
-				}
-				p.Spec.Region = v
-			}
-		case "endpoint":
-			if v, ok := d.str(kv.val, path); ok && d.endpoint(resolve(kv.val), path, v) {
-				p.Spec.Endpoint = v
-			}
-		case "projectId", "appId":
-			if v, ok := d.str(kv.val, path); ok {
-				if strings.TrimSpace(v) == "" {
-					d.errf(resolve(kv.val), "%s must not be empty", path)
-				}
-				if k == "projectId" {
-					p.Spec.ProjectID = v
-				} else {
-					p.Spec.AppID = v
-				}
-			}
-		case "endpoints":
-			eps, ok := d.stringList(kv.val, path, d.endpoint)
-			if ok && len(eps) == 0 {
-				d.errf(resolve(kv.val), "%s must list at least one base URL (or leave it out for the defaults %s)", path, quoteList(DefaultAgoraEndpoints))
-			}
-			p.Spec.Endpoints = eps
+		case "type":
 		case "credentials":
 			credNode = kv.key
-			p.Spec.Credentials = d.credentials(kv.val, rule)
+			p.Spec.Credentials = d.credentials(kv.val, typ, sch.Credentials)
 		case "rateLimit":
 			if v, ok := d.number(kv.val, path); ok {
 				if v <= 0 {
@@ -80,24 +79,36 @@ func (d *decoder) providerSpec(sp *pair, p *Provider) {
 				}
 				p.Spec.RateLimit = v
 			}
+		default:
+			switch {
+			case typ != nil && !contains(own, k):
+				d.errf(kv.key, "spec.%s is not a field of %s providers; %s providers allow: %s",
+					k, typ.Name(), typ.Name(), quoteList(typeFieldKeys(own)))
+				continue
+			case typ == nil && !contains(providerSpecKeys(), k):
+				d.errf(kv.key, "spec: unknown field %q; allowed: %s", k, quoteList(providerSpecKeys()))
+				continue
+			}
+			fields = append(fields, Field{kv.key, kv.val})
 		}
 	}
-	if rule == nil {
+	if typ == nil {
 		return
 	}
-	for _, f := range rule.Required {
+	for _, f := range sch.Required {
 		if !hasKey(pairs, f) {
-			d.errf(sp.key, "spec.%s is required for %s providers", f, rule.Type)
+			d.errf(sp.key, "spec.%s is required for %s providers", f, typ.Name())
 		}
 	}
+	p.Spec.Config = typ.DecodeProvider(&Decoder{d: d, path: "spec", at: sp.key}, fields)
 	switch {
 	case credNode == nil:
 		d.errf(sp.key, "spec.credentials is required for %s providers: %s, each {env: NAME} or {file: PATH}",
-			rule.Type, strings.Join(rule.Credentials, " and "))
+			typ.Name(), strings.Join(sch.Credentials, " and "))
 	case p.Spec.Credentials != nil:
-		for _, c := range rule.Credentials {
+		for _, c := range sch.Credentials {
 			if _, ok := p.Spec.Credentials[c]; !ok {
-				d.errf(credNode, "spec.credentials.%s is required for %s providers: {env: NAME} or {file: PATH}", c, rule.Type)
+				d.errf(credNode, "spec.credentials.%s is required for %s providers: {env: NAME} or {file: PATH}", c, typ.Name())
 			}
 		}
 	}
@@ -113,10 +124,10 @@ func hasKey(pairs []pair, k string) bool {
 }
 
 // credentials decodes the credentials mapping. Only references are accepted.
-func (d *decoder) credentials(n *yaml.Node, rule *typeRule) map[string]SecretRef {
-	allowed := allCredentialNames()
-	if rule != nil {
-		allowed = rule.Credentials
+func (d *decoder) credentials(n *yaml.Node, typ ProviderType, names []string) map[string]SecretRef {
+	allowed := names
+	if typ == nil {
+		allowed = allCredentialNames()
 	}
 	pairs, ok := d.mapping(n, "spec.credentials", allowed)
 	if !ok {

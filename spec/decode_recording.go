@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 )
 
@@ -31,9 +32,9 @@ func (d *decoder) recordingSpec(sp *pair, r *Recording, ref *docRef) {
 			}
 		case "stream":
 			ref.streamPos = d.pos(kv.key)
-			n := len(d.errs)
+			n := d.count()
 			r.Spec.Stream = d.stream(kv.val)
-			ref.streamOK = len(d.errs) == n
+			ref.streamOK = d.count() == n
 		case "schedule":
 			when = append(when, kv.key)
 			r.Spec.Schedule = d.schedule(kv)
@@ -48,8 +49,12 @@ func (d *decoder) recordingSpec(sp *pair, r *Recording, ref *docRef) {
 				}
 			}
 		case "options":
+			// Decoded by Build, once the Provider's type is known.
 			ref.optionsPos = d.pos(kv.key)
-			d.options(kv.val, &r.Spec.Options, ref)
+			ref.optionsKey, ref.optionsVal = kv.key, kv.val
+			if n := resolve(kv.val); n == nil || n.Kind != yaml.MappingNode {
+				d.errf(n, "spec.options must be a mapping of the provider type's recording options")
+			}
 		}
 	}
 	for _, f := range []string{"provider", "stream"} {
@@ -106,20 +111,20 @@ func (d *decoder) stream(n *yaml.Node) Stream {
 	dan := hasKey(pairs, "domain") || hasKey(pairs, "app") || hasKey(pairs, "name")
 	switch {
 	case dan && hasKey(pairs, "channel"):
-		d.errf(resolve(n), "spec.stream: set either domain, app and name (tencent, aliyun, huawei) or channel (agora), not both")
+		d.errf(resolve(n), "spec.stream: set either domain, app and name (%s) or channel (%s), not both", streamTypes(false), streamTypes(true))
 	case dan:
 		for _, f := range []string{"domain", "app", "name"} {
 			if !hasKey(pairs, f) {
-				d.errf(resolve(n), "spec.stream.%s is missing; tencent, aliyun and huawei streams need domain, app and name", f)
+				d.errf(resolve(n), "spec.stream.%s is missing; %s streams need domain, app and name", f, streamTypes(false))
 			}
 		}
 	case !hasKey(pairs, "channel"):
-		d.errf(resolve(n), "spec.stream needs domain, app and name (tencent, aliyun, huawei) or channel (agora)")
+		d.errf(resolve(n), "spec.stream needs domain, app and name (%s) or channel (%s)", streamTypes(false), streamTypes(true))
 	}
 	return s
 }
 
-// schedule decodes cron, duration and timezone.
+// schedule decodes cron, duration, timezone, padding and exclude.
 func (d *decoder) schedule(kv pair) *Schedule {
 	s := &Schedule{Pos: d.pos(kv.key), Location: time.UTC}
 	pairs, ok := d.mapping(kv.val, "spec.schedule", scheduleKeys)
@@ -128,8 +133,16 @@ func (d *decoder) schedule(kv pair) *Schedule {
 	}
 	for _, p := range pairs {
 		path := fieldPath("spec.schedule", p.key.Value)
-		v, ok := d.str(p.val, path)
 		at := resolve(p.val)
+		switch p.key.Value {
+		case "padding":
+			s.Padding = d.padding(p.val, path)
+			continue
+		case "exclude":
+			s.Exclude = d.exclusions(p.val, path)
+			continue
+		}
+		v, ok := d.str(p.val, path)
 		switch p.key.Value {
 		case "cron":
 			s.Pos = d.pos(at)
@@ -143,6 +156,7 @@ func (d *decoder) schedule(kv pair) *Schedule {
 			if !ok {
 				continue
 			}
+			s.DurationPos = d.pos(at)
 			dur, err := time.ParseDuration(v)
 			switch {
 			case err != nil:
@@ -156,6 +170,7 @@ func (d *decoder) schedule(kv pair) *Schedule {
 				continue
 			}
 			s.Timezone = v
+			s.TimezonePos = d.pos(at)
 			if loc, err := loadLocation(v); err != nil {
 				d.errf(at, "%s %q is not an IANA time zone; use a name such as UTC, Europe/Berlin or Asia/Shanghai", path, v)
 			} else {
@@ -168,6 +183,101 @@ func (d *decoder) schedule(kv pair) *Schedule {
 			d.errf(kv.key, "spec.schedule.%s is required", f)
 		}
 	}
+	return s
+}
+
+// padding decodes {before, after}: non-negative durations up to maxPadding.
+func (d *decoder) padding(n *yaml.Node, path string) Padding {
+	var pd Padding
+	pairs, ok := d.mapping(n, path, paddingKeys)
+	if !ok {
+		return pd
+	}
+	for _, kv := range pairs {
+		p := path + "." + kv.key.Value
+		v, ok := d.str(kv.val, p)
+		if !ok {
+			continue
+		}
+		at := resolve(kv.val)
+		dur, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			d.errf(at, "%s %q is not a duration; use a Go duration such as 2m or 10m", p, v)
+			continue
+		case dur < 0 || dur > maxPadding:
+			d.errf(at, "%s must be between 0s and %s, got %s", p, maxPadding, v)
+			continue
+		}
+		if kv.key.Value == "before" {
+			pd.Before = dur
+		} else {
+			pd.After = dur
+		}
+	}
+	return pd
+}
+
+// exclusions decodes schedule.exclude: a list of dates (2026-12-25), inclusive
+// date ranges (2027-01-01..2027-01-03) and cron expressions.
+func (d *decoder) exclusions(n *yaml.Node, path string) []Exclusion {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		d.errf(n, "%s must be a list of dates (2026-12-25), date ranges (2027-01-01..2027-01-03) or cron expressions", path)
+		return nil
+	}
+	out := make([]Exclusion, 0, len(n.Content))
+	for i, item := range n.Content {
+		p := path + "[" + strconv.Itoa(i) + "]"
+		v, ok := d.str(item, p)
+		if !ok {
+			continue
+		}
+		at := resolve(item)
+		e, msg := ParseExclusion(v)
+		if msg != "" {
+			d.errf(at, "%s %q: %s", p, v, msg)
+			continue
+		}
+		e.Pos = d.pos(at)
+		out = append(out, e)
+	}
+	return out
+}
+
+// ParseExclusion reads one schedule.exclude entry; the message says what is
+// wrong (empty when it is valid).
+func ParseExclusion(v string) (Exclusion, string) {
+	e := Exclusion{Text: v}
+	t := strings.TrimSpace(v)
+	if len(t) > 0 && t[0] >= '0' && t[0] <= '9' && !strings.ContainsAny(t, " *") {
+		from, to, isRange := strings.Cut(t, "..")
+		if !isRange {
+			to = from
+		}
+		a, err1 := time.Parse(time.DateOnly, from)
+		b, err2 := time.Parse(time.DateOnly, to)
+		switch {
+		case err1 != nil || err2 != nil:
+			return e, "is not a date (2026-12-25) or an inclusive date range (2027-01-01..2027-01-03)"
+		case b.Before(a):
+			return e, "the range ends before it starts"
+		}
+		e.From, e.To = a, b
+		return e, ""
+	}
+	if reason := cronProblem(t); reason != "" {
+		return e, "is neither a date, a date range nor a cron expression: " + reason
+	}
+	if _, ok := mustCron(t).(*cron.SpecSchedule); !ok {
+		return e, "@every cannot exclude; use a date, a date range or a cron expression such as \"* * * * SAT,SUN\""
+	}
+	e.Cron = t
+	return e, ""
+}
+
+func mustCron(expr string) cron.Schedule {
+	s, _ := cachedCron(expr)
 	return s
 }
 
@@ -222,13 +332,17 @@ func (d *decoder) windows(n *yaml.Node) []Window {
 			continue
 		}
 		good := true
-		for _, f := range windowKeys {
+		for _, f := range windowRequired {
 			if !hasKey(pairs, f) {
 				d.errf(it, "%s.%s is missing", path, f)
 				good = false
 			}
 		}
 		for _, p := range pairs {
+			if p.key.Value == "padding" {
+				w.Padding = d.padding(p.val, path+".padding")
+				continue
+			}
 			v, ok := d.str(p.val, path+"."+p.key.Value)
 			if !ok {
 				good = false
@@ -252,135 +366,4 @@ func (d *decoder) windows(n *yaml.Node) []Window {
 		out = append(out, w)
 	}
 	return out
-}
-
-// options decodes every option with its type and range; which options a
-// provider type accepts is checked by Build.
-func (d *decoder) options(n *yaml.Node, o *Options, ref *docRef) {
-	pairs, ok := d.mapping(n, "spec.options", optionKeys)
-	if !ok {
-		return
-	}
-	for _, kv := range pairs {
-		k := kv.key.Value
-		ref.options = append(ref.options, optionKey{k, d.pos(kv.key)})
-		path := fieldPath("spec.options", k)
-		at := resolve(kv.val)
-		switch k {
-		case "templateId":
-			if v, ok := d.intRange(kv.val, path, 0, templateIDMax); ok {
-				o.TemplateID = &v
-			}
-		case "streamType":
-			if v, ok := d.integer(kv.val, path); ok {
-				if v != 0 && v != 1 {
-					d.errf(at, "%s must be 0 (normal push) or 1 (mixed stream), got %d", path, v)
-				}
-				o.StreamType = &v
-			}
-		case "extension":
-			o.Extension, _ = d.str(kv.val, path)
-		case "finalizeImmediately":
-			o.FinalizeImmediately, _ = d.boolean(kv.val, path)
-		case "mode":
-			if v, ok := d.str(kv.val, path); ok {
-				if !contains(agoraModes, v) {
-					d.errf(at, "%s %q is not an Agora recording mode; use one of %s", path, v, quoteList(agoraModes))
-				}
-				o.Mode = v
-			}
-		case "uid", "backupUid":
-			if v, ok := d.intRange(kv.val, path, uidMin, uidMax); ok {
-				if k == "uid" {
-					o.UID = &v
-				} else {
-					o.BackupUID = &v
-				}
-			}
-		case "token":
-			if v, ok := d.secretRef(kv.val, path); ok {
-				o.Token = &v
-			}
-		case "maxIdleTime":
-			if v, ok := d.intRange(kv.val, path, maxIdleTimeMin, maxIdleTimeMax); ok {
-				o.MaxIdleTime = &v
-			}
-		case "resourceExpiredHour":
-			if v, ok := d.intRange(kv.val, path, resourceExpiredHourMin, resourceExpiredHourMax); ok {
-				o.ResourceExpiredHour = &v
-			}
-		case "storage":
-			o.Storage = d.storage(kv.val)
-		}
-	}
-	if o.UID != nil && o.BackupUID != nil && *o.UID == *o.BackupUID {
-		for _, kv := range pairs {
-			if kv.key.Value == "backupUid" {
-				d.errf(resolve(kv.val), "spec.options.backupUid must differ from uid (%d): Agora needs a second UID to restart a recording", *o.UID)
-			}
-		}
-	}
-}
-
-// storage decodes Agora's storageConfig.
-func (d *decoder) storage(n *yaml.Node) *AgoraStorage {
-	s := &AgoraStorage{}
-	pairs, ok := d.mapping(n, "spec.options.storage", storageKeys)
-	if !ok {
-		return s
-	}
-	for _, kv := range pairs {
-		path := fieldPath("spec.options.storage", kv.key.Value)
-		at := resolve(kv.val)
-		switch kv.key.Value {
-		case "vendor":
-			if v, ok := d.integer(kv.val, path); ok {
-				if !containsInt(agoraVendors, v) {
-					d.errf(at, "%s %d is not an Agora storage vendor code; use 1 (AWS S3), 2 (Alibaba OSS), 3 (Tencent COS), 5 (Azure), 6 (Google), 7 (Huawei OBS), 8 (Baidu) or 11 (self-built)", path, v)
-				}
-				s.Vendor = v
-			}
-		case "region":
-			if v, ok := d.integer(kv.val, path); ok {
-				if v < 0 {
-					d.errf(at, "%s must be >= 0 (the vendor's Agora region code)", path)
-				}
-				s.Region = v
-			}
-		case "bucket":
-			if v, ok := d.str(kv.val, path); ok {
-				if strings.TrimSpace(v) == "" {
-					d.errf(at, "%s must not be empty", path)
-				}
-				s.Bucket = v
-			}
-		case "accessKey":
-			s.AccessKey, _ = d.secretRef(kv.val, path)
-		case "secretKey":
-			s.SecretKey, _ = d.secretRef(kv.val, path)
-		case "fileNamePrefix":
-			s.FileNamePrefix, _ = d.stringList(kv.val, path, func(v *yaml.Node, p, item string) bool {
-				if !validPrefix(item) {
-					d.errf(v, "%s %q may contain only letters and digits", p, item)
-					return false
-				}
-				return true
-			})
-		}
-	}
-	for _, f := range storageRequired {
-		if !hasKey(pairs, f) {
-			d.errf(resolve(n), "spec.options.storage.%s is required", f)
-		}
-	}
-	return s
-}
-
-func containsInt(list []int64, v int64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/recordctl/recordctl/providers/all" // the provider types spec decodes
 	"github.com/recordctl/recordctl/spec"
 )
 

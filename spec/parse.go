@@ -39,13 +39,8 @@ type docRef struct {
 	rec     *Recording
 	// Recording fields, for errors Build reports.
 	providerPos, streamPos, optionsPos Pos
-	streamOK                           bool        // the stream decoded without errors
-	options                            []optionKey // options set, in source order
-}
-
-type optionKey struct {
-	name string
-	pos  Pos
+	streamOK                           bool       // the stream decoded without errors
+	optionsKey, optionsVal             *yaml.Node // spec.options, decoded by Build for the Provider's type
 }
 
 // ParseFile decodes and checks every document of one file. rel is the file's
@@ -90,12 +85,15 @@ func ParseFile(rel string, data []byte) (f *File, err error) {
 }
 
 func (d *decoder) result() error {
-	if len(d.errs) == 0 {
+	if d.count() == 0 {
 		return nil
 	}
 	me := &multierror.Error{ErrorFormat: formatErrors}
 	for _, e := range d.errs {
 		me.Errors = append(me.Errors, e)
+	}
+	if d.dropped > 0 {
+		me.Errors = append(me.Errors, &Error{Pos: Pos{File: d.file}, Msg: fmt.Sprintf("%d more problems in this file are not shown (at most %d are); fix these first", d.dropped, maxFileErrors)})
 	}
 	return me
 }
@@ -185,7 +183,7 @@ func (d *decoder) document(doc *yaml.Node) *docRef {
 	if root == nil || isNull(root) {
 		return nil
 	}
-	nerr := len(d.errs)
+	nerr := d.count()
 	ref := &docRef{pos: d.pos(root)}
 	if root.Kind == yaml.MappingNode && len(root.Content) > 0 {
 		ref.pos = d.pos(root.Content[0])
@@ -239,7 +237,7 @@ func (d *decoder) document(doc *yaml.Node) *docRef {
 		ref.rec = &Recording{Pos: ref.pos, Metadata: md}
 		d.recordingSpec(spec, ref.rec, ref)
 	}
-	ref.valid = ref.kind != "" && len(d.errs) == nerr
+	ref.valid = ref.kind != "" && d.count() == nerr
 	return ref
 }
 

@@ -85,10 +85,6 @@ func strictObject(what string, keys []string, frags obj) (obj, error) {
 	return obj{"type": "object", "additionalProperties": false, "properties": props}, nil
 }
 
-func intRangeSchema(min, max int64, desc string) obj {
-	return obj{"type": "integer", "minimum": min, "maximum": max, "description": desc}
-}
-
 // schemaDefs builds the shared definitions.
 func schemaDefs() (obj, error) {
 	var firstErr error
@@ -120,54 +116,73 @@ func schemaDefs() (obj, error) {
 	md["required"] = []string{"name"}
 	defs["metadata"] = md
 
-	// Provider spec: the union of every type's fields, narrowed per type below.
+	// Provider spec: the common fields and the union of every registered
+	// type's own, narrowed per type below.
+	ts := registeredTypes()
 	credProps := obj{}
 	for _, c := range allCredentialNames() {
 		credProps[c] = secret
 	}
-	ps := must(strictObject("providerSpec", providerSpecKeys, obj{
-		"type":      obj{"enum": typeNames(), "description": "Which cloud: tencent (CSS), aliyun (ApsaraVideo Live), huawei (Live), agora (Cloud Recording)."},
-		"region":    obj{"type": "string", "pattern": regionPattern, "description": "The provider's region id, e.g. ap-guangzhou, cn-shanghai, cn-north-4."},
-		"endpoint":  obj{"$ref": "#/$defs/endpoint"},
-		"projectId": obj{"type": "string", "minLength": 1, "description": "Huawei project id."},
-		"appId":     obj{"type": "string", "minLength": 1, "description": "Agora App ID."},
-		"endpoints": obj{"type": "array", "minItems": 1, "items": obj{"$ref": "#/$defs/endpoint"},
-			"description": "Agora base URLs, tried in order. Default: " + quoteList(DefaultAgoraEndpoints) + "."},
+	var rates []string
+	for _, t := range ts {
+		rates = append(rates, fmt.Sprintf("%s %g", t.Name(), t.DefaultRateLimit()))
+	}
+	psFrags := obj{
+		"type": obj{"enum": typeNames(), "description": typeDescriptions(ts)},
 		"credentials": obj{"type": "object", "additionalProperties": false, "properties": credProps,
 			"description": "Per-type credential references."},
 		"rateLimit": obj{"type": "number", "exclusiveMinimum": 0,
-			"description": "Requests per second. Default: tencent 20, aliyun 50, huawei 20, agora 10."},
-	}))
+			"description": "Requests per second. Default: " + quoteList(rates) + "."},
+	}
+	for k, f := range unionFragments(ts, func(s TypeSchema) []SchemaField { return s.Fields }) {
+		psFrags[k] = f
+	}
+	ps := must(strictObject("providerSpec", providerSpecKeys(), psFrags))
 	ps["required"] = []string{"type", "credentials"}
 	var perType []obj
-	for _, r := range typeRules {
-		notAllowed := obj{}
-		for _, k := range providerSpecKeys {
-			if k != "type" && k != "credentials" && k != "rateLimit" && !contains(r.Fields, k) {
-				notAllowed[k] = false
+	for _, t := range ts {
+		sch := t.Schema()
+		own := Names(sch.Fields)
+		props := obj{}
+		for _, k := range providerSpecKeys() {
+			if !contains(commonProviderKeys, k) && !contains(own, k) {
+				props[k] = false
 			}
 		}
-		notAllowed["credentials"] = obj{"required": r.Credentials, "propertyNames": obj{"enum": r.Credentials}}
+		for _, f := range sch.Fields {
+			props[f.Name] = obj(f.Schema)
+		}
+		props["credentials"] = obj{"required": sch.Credentials, "propertyNames": obj{"enum": sch.Credentials}}
+		then := obj{"properties": props}
+		if len(sch.Required) > 0 {
+			then["required"] = sch.Required
+		}
 		perType = append(perType, obj{
-			"if":   obj{"properties": obj{"type": obj{"const": r.Type}}, "required": []string{"type"}},
-			"then": obj{"required": r.Required, "properties": notAllowed},
+			"if":   obj{"properties": obj{"type": obj{"const": t.Name()}}, "required": []string{"type"}},
+			"then": then,
 		})
+		for name, def := range sch.Defs {
+			if _, dup := defs[name]; dup {
+				return nil, fmt.Errorf("schema: %s defines $defs/%s, which is already defined", t.Name(), name)
+			}
+			defs[name] = def
+		}
 	}
 	ps["allOf"] = perType
 	defs["providerSpec"] = ps
 
 	// Recording spec.
 	stream := must(strictObject("stream", streamKeys, obj{
-		"domain":  obj{"type": "string", "pattern": domainPattern, "description": "Push domain (tencent, aliyun, huawei)."},
-		"app":     obj{"type": "string", "pattern": pathPartPattern, "description": "App name (tencent, aliyun, huawei)."},
-		"name":    obj{"type": "string", "pattern": pathPartPattern, "description": "Stream name (tencent, aliyun, huawei)."},
-		"channel": obj{"type": "string", "pattern": channelPattern, "maxLength": channelMaxLen, "description": "Agora channel name."},
+		"domain":  obj{"type": "string", "pattern": domainPattern, "description": "Push domain (" + streamTypes(false) + ")."},
+		"app":     obj{"type": "string", "pattern": pathPartPattern, "description": "App name (" + streamTypes(false) + ")."},
+		"name":    obj{"type": "string", "pattern": pathPartPattern, "description": "Stream name (" + streamTypes(false) + ")."},
+		"channel": obj{"type": "string", "pattern": channelPattern, "maxLength": channelMaxLen, "description": "Channel name (" + streamTypes(true) + ")."},
 	}))
 	stream["oneOf"] = []obj{
 		{"required": []string{"domain", "app", "name"}, "not": obj{"required": []string{"channel"}}},
 		{"required": []string{"channel"}, "properties": obj{"domain": false, "app": false, "name": false}},
 	}
-	stream["description"] = "domain/app/name for tencent, aliyun and huawei; channel for agora."
+	stream["description"] = "domain/app/name for " + streamTypes(false) + "; channel for " + streamTypes(true) + "."
 	defs["stream"] = stream
 
 	sched := must(strictObject("schedule", scheduleKeys, obj{
@@ -176,43 +191,47 @@ func schemaDefs() (obj, error) {
 		"duration": obj{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
 			"description": "How long each window lasts, a Go duration such as 1h30m."},
 		"timezone": obj{"type": "string", "minLength": 1, "description": "IANA time zone of the cron fields, e.g. Asia/Shanghai. Default UTC."},
+		"padding":  obj{"$ref": "#/$defs/padding"},
+		"exclude": obj{"type": "array", "items": obj{"type": "string", "minLength": 1},
+			"description": "Days on which no window starts: dates (2026-12-25) and inclusive date ranges (2027-01-01..2027-01-03) in the schedule's zone, or cron expressions matching the starts to leave out (\"* * * * SAT,SUN\"). A window that started before is not cut."},
 	}))
 	sched["required"] = []string{"cron", "duration"}
 	defs["schedule"] = sched
 
 	rfc3339 := obj{"type": "string", "format": "date-time",
 		"pattern": `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`}
-	win := must(strictObject("window", windowKeys, obj{"start": rfc3339, "end": rfc3339}))
-	win["required"] = windowKeys
+	dur := obj{"type": "string", "pattern": `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`}
+	pad := must(strictObject("padding", paddingKeys, obj{
+		"before": obj{"$ref": "#/$defs/paddingDuration", "description": "Start recording this long before each window (Go duration, at most 24h)."},
+		"after":  obj{"$ref": "#/$defs/paddingDuration", "description": "Keep recording this long after each window (Go duration, at most 24h)."},
+	}))
+	pad["description"] = "Start early and run over; part of the window's extent (merging, overlap and provider limits), not of its identity."
+	defs["padding"] = pad
+	defs["paddingDuration"] = dur
+	win := must(strictObject("window", windowKeys, obj{"start": rfc3339, "end": rfc3339, "padding": obj{"$ref": "#/$defs/padding"}}))
+	win["required"] = windowRequired
 	win["description"] = "A one-off window [start, end) in RFC 3339; start before end."
 	defs["window"] = win
 
-	storage := must(strictObject("storage", storageKeys, obj{
-		"vendor":    obj{"enum": agoraVendors, "description": "Agora storage vendor: 1 AWS S3, 2 Alibaba OSS, 3 Tencent COS, 5 Azure, 6 Google, 7 Huawei OBS, 8 Baidu, 11 self-built."},
-		"region":    obj{"type": "integer", "minimum": 0, "description": "The vendor's Agora region code."},
-		"bucket":    obj{"type": "string", "minLength": 1},
-		"accessKey": secret,
-		"secretKey": secret,
-		"fileNamePrefix": obj{"type": "array", "items": obj{"type": "string", "pattern": prefixPattern},
-			"description": "Folders of the recorded files; letters and digits only."},
-	}))
-	storage["required"] = storageRequired
-	defs["agoraStorage"] = storage
-
-	opts := must(strictObject("options", optionKeys, obj{
-		"templateId":          intRangeSchema(0, templateIDMax, "tencent: recording template id."),
-		"streamType":          obj{"enum": tencentStreamType, "description": "tencent: 0 normal push, 1 mixed stream."},
-		"extension":           obj{"type": "string", "description": "tencent: reserved extension field."},
-		"finalizeImmediately": obj{"type": "boolean", "description": "aliyun: finalize the recording right after stop (cancel_delay)."},
-		"mode":                obj{"enum": agoraModes, "description": "agora: recording mode."},
-		"uid":                 intRangeSchema(uidMin, uidMax, "agora: recorder UID, not used by anyone in the channel."),
-		"backupUid":           intRangeSchema(uidMin, uidMax, "agora: second recorder UID for restarts; differs from uid."),
-		"token":               obj{"$ref": "#/$defs/secretRef", "description": "agora: channel token reference."},
-		"maxIdleTime":         intRangeSchema(maxIdleTimeMin, maxIdleTimeMax, "agora: seconds without a broadcaster before the recorder exits."),
-		"resourceExpiredHour": intRangeSchema(resourceExpiredHourMin, resourceExpiredHourMax, "agora: hours the acquired resource stays valid."),
-		"storage":             obj{"$ref": "#/$defs/agoraStorage"},
-	}))
-	opts["description"] = "Provider-specific options: tencent templateId/streamType/extension; aliyun finalizeImmediately; huawei none; agora mode/uid/backupUid/token/maxIdleTime/resourceExpiredHour/storage (required)."
+	// Options: the union of every type's (which type applies depends on
+	// the Provider document, which a schema cannot follow).
+	optFrags := unionFragments(ts, func(s TypeSchema) []SchemaField { return s.Options })
+	var optNames, perTypeOpts []string
+	for _, t := range ts {
+		own := Names(t.Schema().Options)
+		for _, n := range own {
+			if !contains(optNames, n) {
+				optNames = append(optNames, n)
+			}
+		}
+		if len(own) == 0 {
+			perTypeOpts = append(perTypeOpts, t.Name()+" none")
+		} else {
+			perTypeOpts = append(perTypeOpts, t.Name()+" "+strings.Join(own, "/"))
+		}
+	}
+	opts := must(strictObject("options", optNames, optFrags))
+	opts["description"] = "Provider-specific options: " + strings.Join(perTypeOpts, "; ") + "."
 	defs["options"] = opts
 
 	rs := must(strictObject("recordingSpec", recordingSpecKeys, obj{
@@ -231,6 +250,45 @@ func schemaDefs() (obj, error) {
 	}
 	defs["recordingSpec"] = rs
 	return defs, firstErr
+}
+
+// typeDescriptions describes spec.type from the registered types.
+func typeDescriptions(ts []ProviderType) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.Name()
+		if d := t.Schema().Description; d != "" {
+			parts[i] += " (" + d + ")"
+		}
+	}
+	return "Which cloud: " + strings.Join(parts, ", ") + "."
+}
+
+// unionFragments merges the types' field fragments by name; a name two
+// types describe differently accepts either (anyOf), in type order.
+func unionFragments(ts []ProviderType, list func(TypeSchema) []SchemaField) obj {
+	out := obj{}
+	seen := map[string][]string{} // name -> distinct fragments as JSON
+	for _, t := range ts {
+		for _, f := range list(t.Schema()) {
+			b, _ := json.Marshal(f.Schema)
+			if contains(seen[f.Name], string(b)) {
+				continue
+			}
+			seen[f.Name] = append(seen[f.Name], string(b))
+			switch prev := out[f.Name].(type) {
+			case nil:
+				out[f.Name] = obj(f.Schema)
+			case obj:
+				if alts, ok := prev["anyOf"].([]obj); ok && len(prev) == 1 {
+					prev["anyOf"] = append(alts, obj(f.Schema))
+				} else {
+					out[f.Name] = obj{"anyOf": []obj{prev, obj(f.Schema)}}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // reachableDefs keeps the definitions root refers to, directly or not, so

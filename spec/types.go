@@ -18,14 +18,6 @@ const (
 	KindRecording = "Recording"
 )
 
-// Provider types.
-const (
-	TypeTencent = "tencent"
-	TypeAliyun  = "aliyun"
-	TypeHuawei  = "huawei"
-	TypeAgora   = "agora"
-)
-
 // Pos is a position in a source file; File is relative to the loaded directory.
 type Pos struct {
 	File string
@@ -50,13 +42,23 @@ type Metadata struct {
 type SecretRef struct {
 	Env  string `yaml:"env,omitempty" json:"env,omitempty"`
 	File string `yaml:"file,omitempty" json:"file,omitempty"`
+	// demo is an emulator's demo value (DemoSecret); never from a document.
+	demo, demoName string
 }
 
+// DemoSecret is a reference that resolves to value itself, for the demo
+// values an emulator accepts (never a real secret: documents cannot hold
+// one). It is shown as "demo:NAME".
+func DemoSecret(name, value string) SecretRef { return SecretRef{demo: value, demoName: name} }
+
 // IsZero reports whether the reference is empty.
-func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" }
+func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" && r.demoName == "" }
 
 // String names the reference (never the value), e.g. "env:TENCENTCLOUD_SECRET_ID".
 func (r SecretRef) String() string {
+	if r.demoName != "" {
+		return "demo:" + r.demoName
+	}
 	if r.Env != "" {
 		return "env:" + r.Env
 	}
@@ -69,6 +71,8 @@ func (r SecretRef) String() string {
 // Resolve reads the secret. Errors name the reference, never the value.
 func (r SecretRef) Resolve() (string, error) {
 	switch {
+	case r.demoName != "":
+		return r.demo, nil
 	case r.Env != "":
 		v, ok := os.LookupEnv(r.Env)
 		if !ok || v == "" {
@@ -95,21 +99,17 @@ type Provider struct {
 // Name returns metadata.name.
 func (p *Provider) Name() string { return p.Metadata.Name }
 
-// ProviderSpec holds the per-type provider fields of DESIGN.md.
+// ProviderSpec holds what every Provider has; the type's own fields
+// (region, endpoint, App ID ...) are in Config, decoded by the type's package.
 type ProviderSpec struct {
-	Type     string `yaml:"type" json:"type"`
-	Region   string `yaml:"region,omitempty" json:"region,omitempty"`
-	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	// ProjectID is Huawei's project id.
-	ProjectID string `yaml:"projectId,omitempty" json:"projectId,omitempty"`
-	// AppID is Agora's App ID.
-	AppID string `yaml:"appId,omitempty" json:"appId,omitempty"`
-	// Endpoints is Agora's ordered list of base URLs, tried in order.
-	Endpoints []string `yaml:"endpoints,omitempty" json:"endpoints,omitempty"`
+	Type string `yaml:"type" json:"type"`
 	// Credentials maps a per-type field name (secretId, accessKeyId, customerId, ...) to a reference.
 	Credentials map[string]SecretRef `yaml:"credentials" json:"credentials"`
 	// RateLimit is requests per second; defaulted per type.
 	RateLimit float64 `yaml:"rateLimit,omitempty" json:"rateLimit,omitempty"`
+	// Config is the type's own fields, a value of its package's type (nil
+	// when the type is unknown).
+	Config ProviderConfig `yaml:"-" json:"-"`
 }
 
 // Recording is one stream on one schedule.
@@ -130,7 +130,10 @@ type RecordingSpec struct {
 	Schedule   *Schedule `yaml:"schedule,omitempty" json:"schedule,omitempty"`
 	Windows    []Window  `yaml:"windows,omitempty" json:"windows,omitempty"`
 	Continuous bool      `yaml:"continuous,omitempty" json:"continuous,omitempty"`
-	Options    Options   `yaml:"options,omitempty" json:"options,omitempty"`
+	// Options are the provider type's recording options, decoded by its
+	// package with defaults (nil in a File: Build decodes them once the
+	// Provider's type is known).
+	Options RecordingOptions `yaml:"-" json:"-"`
 }
 
 // Stream identifies a live stream: Domain/App/Name, or Channel for agora.
@@ -156,42 +159,39 @@ type Schedule struct {
 	Duration time.Duration  `yaml:"duration" json:"duration"`
 	Timezone string         `yaml:"timezone,omitempty" json:"timezone,omitempty"`
 	Location *time.Location `yaml:"-" json:"-"` // resolved Timezone; UTC by default
+	// Padding starts each window early and lets it run over.
+	Padding Padding `yaml:"padding,omitempty" json:"padding,omitempty"`
+	// Exclude lists dates, date ranges and cron expressions on which no window starts.
+	Exclude []Exclusion `yaml:"exclude,omitempty" json:"exclude,omitempty"`
+
+	// Positions for warnings (zero when the schedule was built by hand).
+	TimezonePos, DurationPos Pos `yaml:"-" json:"-"`
+}
+
+// Padding extends a window: recording starts Before its scheduled start and
+// runs After past its scheduled end. It is part of the window's extent.
+type Padding struct {
+	Before time.Duration `yaml:"before,omitempty" json:"before,omitempty"`
+	After  time.Duration `yaml:"after,omitempty" json:"after,omitempty"`
+}
+
+// Exclusion is one entry of schedule.exclude: an inclusive range of local
+// dates (From == To for one date), or a cron expression matching the local
+// start times to leave out.
+type Exclusion struct {
+	Pos  Pos    `yaml:"-" json:"-"`
+	Text string `yaml:"-" json:"text"` // as written (the plan digest covers it)
+	// From, To are local dates (midnight UTC stands for the date).
+	From, To time.Time `yaml:"-" json:"-"`
+	Cron     string    `yaml:"-" json:"-"`
 }
 
 // Window is an explicit one-off window [Start, End).
 type Window struct {
-	Pos   Pos       `yaml:"-" json:"-"`
-	Start time.Time `yaml:"start" json:"start"`
-	End   time.Time `yaml:"end" json:"end"`
-}
-
-// Options are the provider-specific recording options; which fields are
-// allowed depends on the Provider's type (see DESIGN.md).
-type Options struct {
-	// tencent
-	TemplateID *int64 `yaml:"templateId,omitempty" json:"templateId,omitempty"`
-	StreamType *int64 `yaml:"streamType,omitempty" json:"streamType,omitempty"`
-	Extension  string `yaml:"extension,omitempty" json:"extension,omitempty"`
-	// aliyun
-	FinalizeImmediately bool `yaml:"finalizeImmediately,omitempty" json:"finalizeImmediately,omitempty"`
-	// agora
-	Mode                string        `yaml:"mode,omitempty" json:"mode,omitempty"`
-	UID                 *int64        `yaml:"uid,omitempty" json:"uid,omitempty"`
-	BackupUID           *int64        `yaml:"backupUid,omitempty" json:"backupUid,omitempty"`
-	Token               *SecretRef    `yaml:"token,omitempty" json:"token,omitempty"`
-	MaxIdleTime         *int64        `yaml:"maxIdleTime,omitempty" json:"maxIdleTime,omitempty"`
-	ResourceExpiredHour *int64        `yaml:"resourceExpiredHour,omitempty" json:"resourceExpiredHour,omitempty"`
-	Storage             *AgoraStorage `yaml:"storage,omitempty" json:"storage,omitempty"`
-}
-
-// AgoraStorage is Agora's storageConfig; keys come by reference.
-type AgoraStorage struct {
-	Vendor         int64     `yaml:"vendor" json:"vendor"`
-	Region         int64     `yaml:"region" json:"region"`
-	Bucket         string    `yaml:"bucket" json:"bucket"`
-	AccessKey      SecretRef `yaml:"accessKey" json:"accessKey"`
-	SecretKey      SecretRef `yaml:"secretKey" json:"secretKey"`
-	FileNamePrefix []string  `yaml:"fileNamePrefix,omitempty" json:"fileNamePrefix,omitempty"`
+	Pos     Pos       `yaml:"-" json:"-"`
+	Start   time.Time `yaml:"start" json:"start"`
+	End     time.Time `yaml:"end" json:"end"`
+	Padding Padding   `yaml:"padding,omitempty" json:"padding,omitempty"`
 }
 
 // Set is a loaded, validated spec directory.
@@ -199,6 +199,9 @@ type Set struct {
 	Dir        string
 	Providers  []*Provider  // sorted by name
 	Recordings []*Recording // sorted by name
+	// Warnings are inputs that are valid but most likely mistakes (a
+	// fixed-offset zone, a cron that never fires, ...), sorted by position.
+	Warnings []*Error
 }
 
 // Provider returns the named Provider or nil.

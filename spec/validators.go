@@ -87,16 +87,3 @@ func validChannel(s string) bool {
 	}
 	return true
 }
-
-// validPrefix: prefixPattern (letters and digits).
-func validPrefix(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) {
-			return false
-		}
-	}
-	return true
-}

@@ -18,7 +18,6 @@ func TestValidatorsMatchPatterns(t *testing.T) {
 		{pathPartPattern, validPathPart},
 		{envNamePattern, validEnvName},
 		{channelPattern, validChannel},
-		{prefixPattern, validPrefix},
 	}
 	corpus := []string{"", "a", "-", "a-", "-a", "a-b", "A", "a.b", "a..b", ".a", "a.", "a_b", "1a", "a b", "a/b", "a?b",
 		"a#b", "tx-1", "push.example.com", "x-.y", "é", "a\tb", "a\nb", "[x]", "a,b", "~|{}^@", "a\"b", "a'b", "a*b"}

@@ -29,12 +29,20 @@ func cachedCron(expr string) (cron.Schedule, error) {
 	return s, err
 }
 
-// Interval is a half-open time range [Start, End).
+// Interval is one window of a recording. Start and End are its extent, the
+// half-open range [Start, End) recorded, padding included; NomStart and
+// NomEnd are the scheduled window without padding (its identity is
+// WindowID(recording, NomStart)). Windows that overlap or touch, padding
+// included, are merged into one.
 type Interval struct {
-	Start, End time.Time
+	Start, End       time.Time
+	NomStart, NomEnd time.Time
 }
 
-// Windows returns the recording's windows that overlap [from, to), merged
-// (windows of one recording that overlap or touch become one), sorted.
+// ID is the window's identity for the recording named name.
+func (iv Interval) ID(name string) string { return WindowID(name, iv.NomStart) }
+
+// Windows returns the recording's windows that overlap [from, to), merged,
+// sorted. A window's start and end are the same whatever from and to are.
 // Implemented in windows_expand.go.
 func (r *Recording) Windows(from, to time.Time) []Interval { return r.windows(from, to) }

@@ -16,10 +16,11 @@ var (
 	ContinuousEnd   = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// maxLookback bounds how far back windows that touch each other are
-// followed to find the start of a merged window; schedules whose windows
-// chain further (like "@every 30m" for 1h) are treated as continuous.
-const maxLookback = 400 * 24 * time.Hour
+// maxChain bounds how far windows that touch each other are followed, back
+// to the start and forward to the end of a merged window. A chain longer
+// than that (like "@every 30m" for 1h) is treated as continuous on that side:
+// it starts at ContinuousStart or ends at ContinuousEnd.
+const maxChain = 400 * 24 * time.Hour
 
 // WindowID is a window's identity: <recording>@<start in UTC, RFC 3339>.
 func WindowID(recording string, start time.Time) string {
@@ -31,14 +32,14 @@ func (r *Recording) windows(from, to time.Time) []Interval {
 	switch {
 	case s.Continuous:
 		if ContinuousEnd.After(from) && ContinuousStart.Before(to) {
-			return []Interval{{ContinuousStart, ContinuousEnd}}
+			return []Interval{{ContinuousStart, ContinuousEnd, ContinuousStart, ContinuousEnd}}
 		}
 		return nil
 	case len(s.Windows) > 0:
 		iv := make([]Interval, 0, len(s.Windows))
 		for _, w := range s.Windows {
 			if w.End.After(w.Start) {
-				iv = append(iv, Interval{w.Start, w.End})
+				iv = append(iv, Interval{w.Start.Add(-w.Padding.Before), w.End.Add(w.Padding.After), w.Start, w.End})
 			}
 		}
 		return overlapping(Merge(iv), from, to)
@@ -49,67 +50,52 @@ func (r *Recording) windows(from, to time.Time) []Interval {
 }
 
 // Windows returns the schedule's merged windows overlapping [from, to).
+// Each window is found whole: its chain of touching windows is followed
+// back to its first start and forward to its last end (at most maxChain
+// each way), so the result never depends on from and to. The cost grows
+// with the number of windows returned, not with the number of cron fires:
+// a day whose fires all touch is crossed at once.
 func (sc *Schedule) Windows(from, to time.Time) []Interval {
-	if sc.Duration <= 0 || !to.After(from) {
+	x := sc.expander()
+	if x == nil || !to.After(from) {
 		return nil
 	}
-	sched, err := cachedCron(sc.Cron)
-	if err != nil {
-		return nil
-	}
-	loc := sc.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	d := sc.Duration
-	// A window [f, f+d) overlaps [from, to) when from-d < f < to; the
-	// window ending exactly at from is kept too, since touching windows merge.
-	starts := Fires(sched, loc, from.Add(-d), to)
-	iv := make([]Interval, len(starts), len(starts)+1)
-	for i, f := range starts {
-		iv[i] = Interval{f, f.Add(d)}
-	}
-	if len(starts) > 0 {
-		// The windows before starts[0] that chain into it are contiguous:
-		// one span covers them. An endless chain is anchored like a
-		// continuous recording so its identity does not move with from.
-		first, endless := chainStart(sched, loc, d, starts[0])
+	d, b, a := sc.Duration, sc.Padding.Before, sc.Padding.After
+	// A fire f's window [f-b, f+d+a) overlaps [from, to) when from-d-a < f < to+b.
+	t, hi := from.Add(-(d + a)), to.Add(b)
+	var out []Interval
+	for {
+		f, ok := x.nextFire(t, hi)
+		if !ok {
+			break
+		}
+		iv := Interval{NomStart: f}
+		if len(out) == 0 {
+			s, endless := x.chainStart(f)
+			iv.NomStart = s
+			if endless {
+				iv.NomStart = ContinuousStart
+			}
+		}
+		e, endless := x.chainEnd(f)
+		iv.NomEnd = e.Add(d)
 		if endless {
-			first = ContinuousStart
+			iv.NomEnd = ContinuousEnd
 		}
-		if first.Before(starts[0]) {
-			iv = append(iv, Interval{first, starts[0]})
+		iv.Start, iv.End = iv.NomStart.Add(-b), iv.NomEnd.Add(a)
+		if iv.NomStart.Equal(ContinuousStart) {
+			iv.Start = ContinuousStart
 		}
+		if endless {
+			iv.End = ContinuousEnd
+		}
+		out = append(out, iv)
+		if endless {
+			break
+		}
+		t = e.Add(time.Nanosecond)
 	}
-	return overlapping(Merge(iv), from, to)
-}
-
-// chainStart follows windows of duration d that touch or overlap the one
-// starting at s backwards and returns the earliest start of the chain.
-func chainStart(sched cron.Schedule, loc *time.Location, d time.Duration, s time.Time) (time.Time, bool) {
-	block := d
-	if block < 24*time.Hour {
-		block = 24 * time.Hour
-	}
-	if len(Fires(sched, loc, s.Add(-d), s)) == 0 {
-		return s, false // the common case: nothing touches the first window
-	}
-	limit := s.Add(-maxLookback)
-	for s.After(limit) {
-		prev := Fires(sched, loc, s.Add(-block), s)
-		i := len(prev) - 1
-		for ; i >= 0 && !prev[i].Add(d).Before(s); i-- {
-			s = prev[i]
-		}
-		if i >= 0 || len(prev) == 0 && block <= d {
-			return s, false // a gap before s, or nothing before it
-		}
-		if len(prev) == 0 {
-			// nothing in this block: the chain ended unless windows are longer than the block
-			return s, false
-		}
-	}
-	return s, true
+	return overlapping(out, from, to)
 }
 
 // Merge sorts intervals and merges those that overlap or touch.
@@ -124,6 +110,12 @@ func Merge(iv []Interval) []Interval {
 		if !x.Start.After(last.End) {
 			if x.End.After(last.End) {
 				last.End = x.End
+			}
+			if x.NomEnd.After(last.NomEnd) {
+				last.NomEnd = x.NomEnd
+			}
+			if x.NomStart.Before(last.NomStart) {
+				last.NomStart = x.NomStart
 			}
 			continue
 		}
@@ -157,10 +149,7 @@ func Fires(sched cron.Schedule, loc *time.Location, from, to time.Time) []time.T
 	}
 	switch s := sched.(type) {
 	case cron.ConstantDelaySchedule:
-		d := s.Delay
-		if d < time.Second {
-			d = time.Second
-		}
+		d := everyDelay(s)
 		first := from.Truncate(d)
 		if first.Before(from) {
 			first = first.Add(d)
@@ -181,6 +170,13 @@ func Fires(sched cron.Schedule, loc *time.Location, from, to time.Time) []time.T
 		}
 	}
 	return out
+}
+
+func everyDelay(s cron.ConstantDelaySchedule) time.Duration {
+	if s.Delay < time.Second {
+		return time.Second
+	}
+	return s.Delay
 }
 
 func specFires(s *cron.SpecSchedule, loc *time.Location, from, to time.Time) []time.Time {

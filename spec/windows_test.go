@@ -98,7 +98,7 @@ func TestWindows(t *testing.T) {
 			[]string{"2026-11-21T10:00:00Z/2026-11-21T12:00:00Z"}},
 		{"endless chains anchor like continuous recordings", "0 * * * *", time.Hour, time.UTC,
 			"2026-11-21T10:30:00Z", "2026-11-21T11:30:00Z",
-			[]string{"2000-01-01T00:00:00Z/2026-11-21T12:00:00Z"}},
+			[]string{"2000-01-01T00:00:00Z/3000-01-01T00:00:00Z"}},
 		{"@daily", "@daily", 30 * time.Minute, time.UTC,
 			"2026-11-21T00:10:00Z", "2026-11-22T00:10:00Z",
 			[]string{"2026-11-21T00:00:00Z/2026-11-21T00:30:00Z", "2026-11-22T00:00:00Z/2026-11-22T00:30:00Z"}},

@@ -2,17 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
 )
 
@@ -24,11 +26,15 @@ func newEmulateCmd(g *globals) *cobra.Command {
 	var latency time.Duration
 	var throttle bool
 	var seed uint64
+	var output, dataDir string
 	c := &cobra.Command{
 		Use:   "emulate",
 		Short: "Serve all four provider APIs on loopback, wire-compatible, with fault injection",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return &exitError{code: 1, err: fmt.Errorf("-o: unknown output %q (text or json)", output)}
+			}
 			host, portStr, err := net.SplitHostPort(listen)
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("--listen: %v", err)}
@@ -37,21 +43,34 @@ func newEmulateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("--listen: bad port %q", portStr)}
 			}
-			faults := providers.NewFaults(seed)
+			faults := emu.NewFaults(seed)
 			faults.Set(errorRate, latency, throttle)
 			faults.SetTimeoutRate(timeoutRate)
 			faults.SetLostAnswerRate(lostRate)
-			srv, err := emulate.Start(host, port, providers.EmulatorConfig{Faults: faults})
+			srv, err := emulate.StartWithData(host, port, emu.Config{Faults: faults}, dataDir)
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
 			defer srv.Close()
-			fmt.Fprint(g.stdout, srv.Banner())
-			fmt.Fprintln(g.stdout, "Demo credentials (reference them from Provider documents as {env: NAME}):")
-			for _, kv := range srv.DemoEnv() {
-				fmt.Fprintln(g.stdout, "  export "+kv)
+			faultLine := fmt.Sprintf("Faults: error rate %.0f%%, timeouts %.0f%%, lost answers %.0f%%, latency %s, throttling %v. Ctrl-C stops.\n", errorRate*100, timeoutRate*100, lostRate*100, latency, throttle)
+			switch output {
+			case "json":
+				// stdout carries exactly one JSON object; the human text goes to stderr.
+				fmt.Fprint(g.stderr, srv.Banner())
+				fmt.Fprint(g.stderr, faultLine)
+				b, err := json.Marshal(map[string]any{"providers": srv.Settings(), "env": envMap(srv.Env())})
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				fmt.Fprintln(g.stdout, string(b))
+			default:
+				fmt.Fprint(g.stdout, srv.Banner())
+				fmt.Fprintln(g.stdout, "Everything a client needs (reference them from Provider documents as {env: NAME}):")
+				for _, kv := range srv.Env() {
+					fmt.Fprintln(g.stdout, "export "+kv)
+				}
+				fmt.Fprint(g.stdout, faultLine)
 			}
-			fmt.Fprintf(g.stdout, "Faults: error rate %.0f%%, timeouts %.0f%%, lost answers %.0f%%, latency %s, throttling %v. Ctrl-C stops.\n", errorRate*100, timeoutRate*100, lostRate*100, latency, throttle)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			<-ctx.Done()
@@ -66,5 +85,17 @@ func newEmulateCmd(g *globals) *cobra.Command {
 	f.DurationVar(&latency, "latency", 0, "latency added to every request")
 	f.BoolVar(&throttle, "throttle", false, "answer every request with the provider's throttling error")
 	f.Uint64Var(&seed, "seed", 1, "fault injection seed")
+	f.StringVar(&dataDir, "data", "", "keep the emulators' state (tasks, recorders, rules) in this directory so it survives a restart")
+	f.StringVarP(&output, "output", "o", "text", "text (export lines) or json (one object with every provider's settings)")
 	return c
+}
+
+// envMap turns NAME=value assignments into a map.
+func envMap(kvs []string) map[string]string {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
 }

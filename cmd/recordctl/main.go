@@ -14,9 +14,6 @@ import (
 	_ "time/tzdata" // IANA zones even on hosts without tzdata (containers)
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
-
 // globals are the flags every command shares.
 type globals struct {
 	state     string
@@ -27,6 +24,7 @@ type globals struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	stdin     io.Reader
+	etcd      etcdFlags // --state etcd://: see etcd.go
 }
 
 // exitError carries a specific exit code (e.g. plan --detailed-exitcode).
@@ -49,7 +47,7 @@ func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "recordctl",
 		Short:         "Recording-as-code for live streams: plan, apply and reconcile cloud recording tasks",
-		Version:       version,
+		Version:       currentBuild().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -57,17 +55,26 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetErr(g.stderr)
 	root.SetIn(g.stdin)
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.state, "state", ".recordctl/state", "local state store path, or etcd://host:port/prefix")
+	pf.StringVar(&g.state, "state", ".recordctl/state", "local state store path, or etcd://host:port[,host:port]/prefix (etcds:// for TLS)")
 	pf.BoolVar(&g.emulate, "emulate", false, "start the built-in emulator on loopback and point every Provider at it (no real cloud is called)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "verbose logging")
+	g.addEtcdFlags(pf)
 	for _, c := range commands {
 		root.AddCommand(c(g))
 	}
-	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		g.stateSet = cmd.Flags().Changed("state")
+		if g.logFormat != "text" && g.logFormat != "json" {
+			return &exitError{code: 1, err: fmt.Errorf("--log-format %q: want text or json", g.logFormat)}
+		}
+		if g.state == "" {
+			return &exitError{code: 1, err: errors.New("--state is empty: give a file path (default .recordctl/state)")}
+		}
 		// Provider packages log through the default logger: honour --log-format and -v there too.
 		slog.SetDefault(g.logger())
+		return nil
 	}
 	return root
 }
@@ -78,8 +85,20 @@ func (g *globals) logger() *slog.Logger {
 	if g.verbose {
 		lvl = slog.LevelDebug
 	}
+	return g.loggerAt(lvl)
+}
+
+// loggerAt builds a logger at lvl. JSON logs carry durations as seconds
+// (numbers), as Prometheus and most log pipelines expect.
+func (g *globals) loggerAt(lvl slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: lvl}
 	if g.logFormat == "json" {
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				return slog.Float64(a.Key, a.Value.Duration().Seconds())
+			}
+			return a
+		}
 		return slog.New(slog.NewJSONHandler(g.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(g.stderr, opts))

@@ -57,11 +57,17 @@ finish, the state is saved, exit 0; recordings keep running.`,
 // runDaemon runs the daemon on dir until ctx ends; SIGHUP forces a reload
 // and a reconcile.
 func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return &exitError{code: 1, err: fmt.Errorf("%s is not a directory of spec files", dir)}
+	if err := checkFolder(dir); err != nil {
+		return &exitError{code: 1, err: err}
 	}
-	if f.lookahead <= 0 {
-		return &exitError{code: 1, err: errors.New("--lookahead must be positive")}
+	if err := checkLookahead(f.lookahead); err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	if f.resync < 0 {
+		return &exitError{code: 1, err: fmt.Errorf("--resync %s: want a positive duration such as 1m, or 0 for never", f.resync)}
+	}
+	if g.isEtcd() {
+		return g.runHA(ctx, dir, f) // etcd.go, runha.go
 	}
 	e, err := g.setup(&spec.Set{}, true, f.lookahead)
 	if err != nil {
@@ -72,10 +78,18 @@ func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
 	if resync == 0 {
 		resync = -1 // the flag's 0 means never; the Config's 0 means the default
 	}
-	cfg := daemon.Config{Dir: dir, Engine: e.eng, Log: e.eng.Log, Resync: resync, Listen: f.listen, AllowMassStop: f.allowMassStop}
+	b := currentBuild()
+	cfg := daemon.Config{Dir: dir, Engine: e.eng, Log: e.eng.Log, Resync: resync, Listen: f.listen, AllowMassStop: f.allowMassStop,
+		Registry: daemon.NewRegistry(daemon.BuildInfo{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion})}
 	if e.emu != nil {
 		cfg.Prepare = e.emu.Point
 	}
+	return serveDaemon(ctx, cfg)
+}
+
+// serveDaemon runs a daemon on cfg until ctx ends; SIGHUP forces a reload
+// and a reconcile.
+func serveDaemon(ctx context.Context, cfg daemon.Config) error {
 	d, err := daemon.New(cfg)
 	if err != nil {
 		return &exitError{code: 1, err: err}
@@ -93,7 +107,7 @@ func (g *globals) runDaemon(ctx context.Context, dir string, f runFlags) error {
 			}
 		}
 	}()
-	if err := d.Run(ctx); err != nil {
+	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return &exitError{code: 1, err: err}
 	}
 	return nil

@@ -51,7 +51,7 @@ func TestRunSecondDaemonLockError(t *testing.T) {
 func TestRunNeedsADirectory(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := run([]string{"run", filepath.Join(t.TempDir(), "missing"), "--listen", ""}, strings.NewReader(""), &out, &errb)
-	if code != 1 || !strings.Contains(errb.String(), "is not a directory") {
+	if code != 1 || !strings.Contains(errb.String(), "missing: folder does not exist") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
@@ -69,7 +69,9 @@ func TestRunQuickstartEmulateSIGTERM(t *testing.T) {
 			"--state", path, "--listen", "127.0.0.1:0"}, strings.NewReader(""), &out, errb)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(errb.String(), "msg=reconcile trigger=start") {
+	// Each provider's worker logs its own start reconcile: wait until one
+	// has created a task.
+	for !strings.Contains(errb.String(), "result=created") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no reconcile logged:\n%s", errb.String())
 		}

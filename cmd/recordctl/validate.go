@@ -23,6 +23,7 @@ type validateProblem struct {
 type validateReport struct {
 	Valid      bool              `json:"valid"`
 	Errors     []validateProblem `json:"errors"`
+	Warnings   []validateProblem `json:"warnings"`
 	Providers  int               `json:"providers"`
 	Recordings int               `json:"recordings"`
 }
@@ -35,18 +36,28 @@ func newValidateCmd(g *globals) *cobra.Command {
 		Use:   "validate DIR",
 		Short: "Check every spec document below DIR and print all problems at once",
 		Long: "validate loads every *.yaml/*.yml file below DIR (hidden files and folders skipped),\n" +
-			"checks each document and all of them together, and prints every problem as\n" +
-			"file:line:col: message, sorted. Exit status 0 when valid, 1 otherwise.",
+			"checks each document and all of them together, and prints every problem on stderr as\n" +
+			"file:line:col: message (paths as DIR was given), sorted. Exit status 0 when valid, 1 otherwise.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
-				return fmt.Errorf("-o %q: use text or json", output)
+				return &exitError{code: 1, err: fmt.Errorf("-o %q: want text or json", output)}
+			}
+			if err := checkFolder(args[0]); err != nil {
+				return &exitError{code: 1, err: err}
 			}
 			set, err := spec.Load(args[0])
 			problems := spec.Errors(err)
-			rep := validateReport{Valid: len(problems) == 0, Errors: []validateProblem{}}
+			typedErrorPaths(args[0], problems) // as the user typed the folder, so editors can open them
+			rep := validateReport{Valid: len(problems) == 0, Errors: []validateProblem{}, Warnings: []validateProblem{}}
+			var warnings []*spec.Error
 			if set != nil {
 				rep.Providers, rep.Recordings = len(set.Providers), len(set.Recordings)
+				warnings = set.Warnings
+				typedErrorPaths(args[0], warnings)
+			}
+			for _, w := range warnings {
+				rep.Warnings = append(rep.Warnings, validateProblem{File: w.Pos.File, Line: w.Pos.Line, Col: w.Pos.Col, Message: w.Msg})
 			}
 			for _, p := range problems {
 				rep.Errors = append(rep.Errors, validateProblem{File: p.Pos.File, Line: p.Pos.Line, Col: p.Pos.Col, Message: p.Msg})
@@ -58,8 +69,12 @@ func newValidateCmd(g *globals) *cobra.Command {
 					return err
 				}
 			} else {
+				// Problems are diagnostics: stderr, with their summary.
+				for _, w := range warnings {
+					fmt.Fprintf(g.stderr, "Warning: %s\n", w)
+				}
 				for _, p := range problems {
-					fmt.Fprintln(g.stdout, p.Error())
+					fmt.Fprintln(g.stderr, p.Error())
 				}
 				if rep.Valid {
 					fmt.Fprintf(g.stdout, "valid: %s, %s\n", validatePlural(rep.Providers, "provider"), validatePlural(rep.Recordings, "recording"))

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
 func TestRegistered(t *testing.T) {
-	r, ok := providers.Lookup(spec.TypeAgora)
-	if !ok || r.New == nil || r.NewEmulator == nil {
-		t.Fatal("agora is not registered with a factory and an emulator")
+	r, ok := providers.Lookup(Type)
+	if !ok || r.New == nil {
+		t.Fatal("agora is not registered with a factory")
 	}
 	c := r.Capabilities
 	if c.ScheduleAhead || c.CanList || c.StartDeadline != 90*time.Second || c.DefaultRateLimit != 10 {
@@ -83,7 +84,7 @@ func TestCreateSendsTheDocumentedRequests(t *testing.T) {
 func TestOptionsChangeTheRequests(t *testing.T) {
 	e := newEnv(t)
 	uid, idle, hours := int64(9000), int64(1200), int64(48)
-	task := e.mustCreate(e.recording("opts", func(o *spec.Options) {
+	task := e.mustCreate(e.recording("opts", func(o *Options) {
 		o.Mode, o.UID, o.MaxIdleTime, o.ResourceExpiredHour = "individual", &uid, &idle, &hours
 	}), nil)
 	if task.Handle["uid"] != "9000" || task.Handle["mode"] != "individual" {
@@ -96,7 +97,7 @@ func TestOptionsChangeTheRequests(t *testing.T) {
 		t.Errorf("options not applied: %s / %s %s", hits[0].body, hits[1].path, hits[1].body)
 	}
 	// Web mode acquires with scene 1.
-	e.mustCreate(e.recording("webpage", func(o *spec.Options) { o.Mode = "web" }), nil)
+	e.mustCreate(e.recording("webpage", func(o *Options) { o.Mode = "web" }), nil)
 	hits = e.tap.take()
 	if !strings.Contains(string(hits[0].body), `"scene":1`) || !strings.Contains(hits[1].path, "/mode/web/start") {
 		t.Errorf("web mode: %s %s", hits[0].body, hits[1].path)
@@ -173,8 +174,31 @@ func TestStopOfRecorderThatLeftIsNotAnError(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stop after idle exit: %v", err)
 	}
-	if got.Status != providers.StatusStopped || len(got.Files) != 1 || got.Files[0] != task.ID+"_empty.m3u8" {
+	if got.Status != providers.StatusStopped || len(got.Files) != 1 || got.Files[0] != task.ID+"_empty.m3u8" || got.Handle["sid"] != task.ID {
 		t.Errorf("got %+v", got)
+	}
+	// Not found by its sid, the recorder was looked up by channel and uid;
+	// nothing of ours runs in the channel afterwards.
+	for _, s := range e.emu.Sessions() {
+		if s.Ended.IsZero() {
+			t.Errorf("recorder %s still runs after the stop", s.SID)
+		}
+	}
+}
+
+// Another process (apply at the window's end) has no start parameters to
+// look the recorder up with: a 404 for its sid means it has left.
+func TestStopInAnotherProcessOfRecorderThatLeft(t *testing.T) {
+	e := newEnv(t)
+	task := e.mustCreate(e.recording("left", nil), nil)
+	e.emu.SetChannelActive("left", false)
+	e.clock.Advance(11 * time.Minute)
+	got, err := e.newProvider(e.doc).Stop(context.Background(), task)
+	if err != nil || got.Status != providers.StatusStopped || len(got.Files) != 1 || got.Files[0] != task.ID+"_left.m3u8" {
+		t.Fatalf("Stop = %+v, %v", got, err)
+	}
+	if n := len(e.emu.Sessions()); n != 1 {
+		t.Errorf("%d sessions: the stop must not start a recorder to look one up it cannot start", n)
 	}
 }
 
@@ -206,7 +230,7 @@ func TestErrorClasses(t *testing.T) {
 			}},
 		{name: "bad appId", class: providers.Permanent, code: "HTTP400", msg: "spec.appId",
 			setup: func(e *env) *spec.Recording {
-				e.doc.Spec.AppID = "ffffffffffffffffffffffffffffffff"
+				e.doc.Spec.Config = Config{AppID: "ffffffffffffffffffffffffffffffff", Endpoints: configOf(e.doc).Endpoints}
 				e.prov = e.newProvider(e.doc)
 				return e.recording("c", nil)
 			}},
@@ -216,17 +240,17 @@ func TestErrorClasses(t *testing.T) {
 			setup: func(e *env) *spec.Recording { e.faults.Set(1, 0, false); return e.recording("c", nil) }},
 		{name: "invalid storage (code 2)", class: providers.Permanent, code: "2", msg: "invalid parameter", starts: 1,
 			setup: func(e *env) *spec.Recording {
-				return e.recording("c", func(o *spec.Options) { o.Storage.Vendor = 0 })
+				return e.recording("c", func(o *Options) { o.Storage.Vendor = 0 })
 			}},
 		{name: "token expired (109)", class: providers.Permanent, code: "109", msg: "renew the RTC token", starts: 1,
 			setup: func(e *env) *spec.Recording {
-				return e.recording("c", func(o *spec.Options) {
+				return e.recording("c", func(o *Options) {
 					o.Token = &spec.SecretRef{File: e.secretFile("tok2", "expired-"+testToken)}
 				})
 			}},
 		{name: "token invalid (110)", class: providers.Permanent, code: "110", msg: "renew the RTC token", starts: 1,
 			setup: func(e *env) *spec.Recording {
-				return e.recording("c", func(o *spec.Options) {
+				return e.recording("c", func(o *Options) {
 					o.Token = &spec.SecretRef{File: e.secretFile("tok3", "invalid-"+testToken)}
 				})
 			}},
@@ -234,25 +258,25 @@ func TestErrorClasses(t *testing.T) {
 			setup: func(e *env) *spec.Recording { return e.recording("bad/channel*", nil) }},
 		{name: "unknown mode", class: providers.Permanent, msg: "options.mode", noRequest: true,
 			setup: func(e *env) *spec.Recording {
-				return e.recording("c", func(o *spec.Options) { o.Mode = "audio" })
+				return e.recording("c", func(o *Options) { o.Mode = "audio" })
 			}},
 		{name: "same uids", class: providers.Permanent, msg: "backupUid must differ", noRequest: true,
 			setup: func(e *env) *spec.Recording {
 				u := int64(7)
-				return e.recording("c", func(o *spec.Options) { o.UID, o.BackupUID = &u, &u })
+				return e.recording("c", func(o *Options) { o.UID, o.BackupUID = &u, &u })
 			}},
 		{name: "idle out of range", class: providers.Permanent, msg: "maxIdleTime", noRequest: true,
 			setup: func(e *env) *spec.Recording {
 				v := int64(2)
-				return e.recording("c", func(o *spec.Options) { o.MaxIdleTime = &v })
+				return e.recording("c", func(o *Options) { o.MaxIdleTime = &v })
 			}},
 		{name: "no storage", class: providers.Permanent, msg: "options.storage is required", noRequest: true,
 			setup: func(e *env) *spec.Recording {
-				return e.recording("c", func(o *spec.Options) { o.Storage = nil })
+				return e.recording("c", func(o *Options) { o.Storage = nil })
 			}},
 		{name: "unset secret", class: providers.Permanent, msg: "env:AGORA_TEST_UNSET_TOKEN", noRequest: true,
 			setup: func(e *env) *spec.Recording {
-				return e.recording("c", func(o *spec.Options) { o.Token = &spec.SecretRef{Env: "AGORA_TEST_UNSET_TOKEN"} })
+				return e.recording("c", func(o *Options) { o.Token = &spec.SecretRef{Env: "AGORA_TEST_UNSET_TOKEN"} })
 			}},
 	}
 	for _, tc := range cases {
@@ -325,26 +349,42 @@ func TestResourceExpiredReacquires(t *testing.T) {
 	}
 }
 
-func TestBusyUIDSwitchesToBackup(t *testing.T) {
+// A fresh state over a running recorder (apply --state s1, then --state s2):
+// the primary uid's 53 adopts the recorder by the sid it echoes; no second
+// recorder is started under the backup uid.
+func TestBusyUIDAdoptsTheRunningRecorder(t *testing.T) {
 	e := newEnv(t)
 	rec := e.recording("busy", nil)
 	first := e.mustCreate(rec, nil)
-	second := e.mustCreate(rec, nil) // lost state: primary uid is busy (53)
-	if first.Handle["uid"] != "527841" || second.Handle["uid"] != "527842" {
-		t.Errorf("uids %s then %s, want primary then backup", first.Handle["uid"], second.Handle["uid"])
+	fresh := e.newProvider(e.doc) // another process, another state
+	now := e.clock.Now()
+	second, err := fresh.Create(context.Background(), providers.CreateRequest{Key: "busy@" + now.Format(time.RFC3339),
+		Recording: rec, Stream: rec.Spec.Stream, Start: now, End: now.Add(time.Hour), Now: now})
+	if pe := classOf(t, err); pe.Class != providers.AlreadyExists {
+		t.Fatalf("second Create: %v, want AlreadyExists (adopt)", err)
 	}
-	_, err := e.create(rec, nil)
-	pe := classOf(t, err)
-	if pe.Class != providers.Permanent || !strings.Contains(pe.Message, "527841") || !strings.Contains(pe.Message, "527842") {
-		t.Errorf("both uids busy: %v", err)
+	if second.ID != first.ID || second.Handle["sid"] != first.ID || second.Handle["uid"] != "527841" || second.Handle["unaddressable"] != "" {
+		t.Errorf("adopted %+v, want the running recorder %s", second, first.ID)
+	}
+	if n := len(e.emu.Sessions()); n != 1 {
+		t.Fatalf("%d recorders in the channel, want 1: %+v", n, e.emu.Sessions())
+	}
+	// The adopted task is addressable: the new process stops it by its sid.
+	if _, err := fresh.Stop(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.session(first.ID); s.Status != 7 {
+		t.Errorf("recorder status %d after the stop, want 7 (stopped)", s.Status)
 	}
 }
 
 func TestNewRejectsBadDocuments(t *testing.T) {
 	e := newEnv(t)
 	for name, mod := range map[string]func(d *spec.Provider){
-		"no appId":       func(d *spec.Provider) { d.Spec.AppID = "" },
-		"bad endpoint":   func(d *spec.Provider) { d.Spec.Endpoints = []string{"ftp://x"} },
+		"no appId": func(d *spec.Provider) { d.Spec.Config = Config{Endpoints: configOf(d).Endpoints} },
+		"bad endpoint": func(d *spec.Provider) {
+			d.Spec.Config = Config{AppID: agoraemu.DemoAppID, Endpoints: []string{"ftp://x"}}
+		},
 		"no customerId":  func(d *spec.Provider) { delete(d.Spec.Credentials, "customerId") },
 		"unset variable": func(d *spec.Provider) { d.Spec.Credentials["customerSecret"] = spec.SecretRef{Env: "AGORA_TEST_NOPE"} },
 	} {
@@ -356,7 +396,7 @@ func TestNewRejectsBadDocuments(t *testing.T) {
 		mod(&d)
 		if _, err := New(&d, providers.Options{}); err == nil {
 			t.Errorf("%s: New succeeded", name)
-		} else if strings.Contains(err.Error(), DemoCustomerSecret) {
+		} else if strings.Contains(err.Error(), agoraemu.DemoCustomerSecret) {
 			t.Errorf("%s: error shows the secret", name)
 		}
 	}

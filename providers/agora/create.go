@@ -12,13 +12,13 @@ import (
 )
 
 // maxAcquires bounds the acquire+start rounds of one Create (expired
-// resource, busy uid, exhausted start retries).
-const maxAcquires = 4
+// resource, the lookup of a running recorder, the backup uid).
+const maxAcquires = 5
 
 // Create starts a recorder in the channel following seed 004: acquire, then
 // start at once; start 5xx/65 retried with the same parameters at 3, 6, 9 s;
 // after that, acquire again with the other uid. The start is confirmed later
-// by List (status 4/5 within Caps.StartDeadline).
+// by List (status 4/5 within the StartDeadline capability).
 func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (providers.Task, error) {
 	if req.Recording == nil {
 		return providers.Task{}, permanent("create", "no recording given")
@@ -27,7 +27,7 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 	if cname == "" {
 		return providers.Task{}, permanent("create", "recording %s: stream.channel is required for agora", req.Recording.Name())
 	}
-	o, err := parseOptions(req.Recording.Spec.Options)
+	o, err := parseOptions(optionsOf(req.Recording))
 	if err != nil {
 		return providers.Task{}, err
 	}
@@ -38,8 +38,15 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 	if prev := req.Previous; prev != nil && needsStop(prev.Status) && prev.Handle["sid"] != "" {
 		// A start that never confirmed (or a task being replaced) may still
 		// hold a recorder: end it first, best effort.
-		if _, err := p.Stop(ctx, *prev); err != nil && ctx.Err() != nil {
-			return providers.Task{}, ctxErr("stop", ctx.Err(), nil)
+		if _, err := p.Stop(ctx, *prev); err != nil {
+			if ctx.Err() != nil {
+				return providers.Task{}, ctxErr("stop", ctx.Err(), nil)
+			}
+			if providers.IsRetryable(err) {
+				// It may still record: a second recorder beside it would
+				// record the channel twice. Try again later.
+				return providers.Task{}, err
+			}
 		}
 	}
 	uids := o.uidOrder(req.Previous)
@@ -48,7 +55,8 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		// that uid first, so its 53 finds the recorder.
 		uids[0], uids[1] = uids[1], uids[0]
 	}
-	ui, switched := 0, false
+	p.remember(cname, uids, o, cr)
+	ui, switched, looked := 0, false, false
 	var last error
 	for round := 0; round < maxAcquires; round++ {
 		uid := uids[ui]
@@ -56,13 +64,13 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		if err != nil {
 			return providers.Task{}, err
 		}
-		sid, err := p.start(ctx, rid, cname, uid, o.Mode, cr)
+		sr, err := p.start(ctx, rid, cname, uid, o.Mode, cr)
 		if err == nil {
 			now := p.now().UTC()
 			return providers.Task{
-				ID: sid,
+				ID: sr.SID,
 				Handle: map[string]string{
-					"resourceId": rid, "sid": sid, "uid": uid, "mode": o.Mode, "cname": cname,
+					"resourceId": rid, "sid": sr.SID, "uid": uid, "mode": o.Mode, "cname": cname,
 					"startedAt": now.Format(time.RFC3339Nano),
 				},
 				Stream: req.Stream, Start: now, End: req.End, Status: providers.StatusStarting,
@@ -72,35 +80,37 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		switch code := codeOf(err); {
 		case code == codeResourceExpired || code == codeResourceDecrypt:
 			continue // same uid, fresh resourceId
-		case code == codeRepeatStart || code == codeUIDBusy && req.Resume && !switched:
-			// 7: a retried start of this very resourceId: an earlier try
-			// started and its answer was lost. 53 while resuming: our own
-			// recorder from an attempt whose answer was never recorded.
-			// Either way it is ours; starting a second bot beside it would
-			// record the channel twice. Agora cannot list recorders, so the
-			// sid is unknown: adopt it as unaddressable.
-			return unaddressable(req, rid, uid, o.Mode), &providers.Error{Class: providers.AlreadyExists, Provider: "agora", Op: "start",
-				Code: strconv.Itoa(code), Message: "channel already recorded by recordctl's own recorder (uid " + uid + ") from an attempt whose answer was lost"}
+		case code == codeRepeatStart || code == codeUIDBusy:
+			// 7: a retried start of this very resourceId; 53: a recorder
+			// with this uid already records the channel. Either way it is
+			// ours (our uid, our channel: an attempt whose answer was
+			// lost, or a state that was lost): adopt it. Starting a second
+			// recorder under the backup uid would record the channel twice.
+			return p.adopt(req, rid, uid, o.Mode, sr), &providers.Error{Class: providers.AlreadyExists, Provider: Type, Op: "start",
+				Code: strconv.Itoa(code), Message: "channel already recorded by recordctl's recorder uid " + uid + ": adopted"}
 		case providers.OutcomeUnknown(err):
 			// A start may have acted without its answer reaching us: a bot
 			// under the other uid would record the channel twice. The
-			// engine retries with Resume, and this uid's 53 or 7 then shows
-			// whether the lost start is running.
+			// engine retries with Resume, and this uid's 53 or 7 then
+			// adopts the lost start's recorder.
 			p.mu.Lock()
 			p.lostUID[req.Key] = uid
 			p.mu.Unlock()
 			return providers.Task{}, err
-		case code == codeUIDBusy || code == codeRepeatStart || providers.ClassOf(err) == providers.Retryable:
-			// 53: this uid already records the channel; 7 on a retried start:
-			// an earlier try's answer was lost; 5xx x4: the seed's recipe.
-			if switched {
-				if code == codeUIDBusy {
-					return providers.Task{}, permanent("start",
-						"channel %q is already recorded under both uid %s and uid %s (recorders outside recordctl's state): "+
-							"stop them in the Agora console, wait for them to leave after maxIdleTime, or choose other uids",
-						cname, uids[0], uids[1])
-				}
+		case providers.ClassOf(err) == providers.Retryable:
+			// Every start was answered with a 5xx (none acted) after the
+			// seed's 3 retries. Never switch uids while resuming (a lost
+			// earlier start may run under this uid) nor twice. First look
+			// for a recorder of this uid (one of a lost state, whose 53 a
+			// 5xx may have hidden): acquire again with the same uid, whose
+			// start answers 53 if one runs. Only when that is answered
+			// 5xx too (no recorder found), the seed's backup uid.
+			if switched || req.Resume {
 				return providers.Task{}, err
+			}
+			if !looked {
+				looked = true
+				continue
 			}
 			ui, switched = 1, true
 		default:
@@ -108,6 +118,31 @@ func (p *Provider) Create(ctx context.Context, req providers.CreateRequest) (pro
 		}
 	}
 	return providers.Task{}, last
+}
+
+// recipe is what a start of (channel, uid) sent, so that Stop can look
+// the recorder up by channel and uid (findRecorder). In memory only: it
+// holds resolved secrets.
+type recipe struct {
+	o  recOptions
+	cr startClientRequest
+}
+
+// remember keeps the start parameters of cname for both uids.
+func (p *Provider) remember(cname string, uids [2]string, o recOptions, cr startClientRequest) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, uid := range uids {
+		p.recipes[cname+"\x00"+uid] = recipe{o: o, cr: cr}
+	}
+}
+
+// recipe returns the remembered start parameters of (cname, uid).
+func (p *Provider) recipe(cname, uid string) (recipe, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r, ok := p.recipes[cname+"\x00"+uid]
+	return r, ok
 }
 
 // takeLostUID returns and forgets the uid of key's lost start, if any.
@@ -119,16 +154,24 @@ func (p *Provider) takeLostUID(key string) string {
 	return uid
 }
 
-// unaddressable is a recorder known to run (uid, channel) whose sid was lost
-// with an answer: it cannot be queried or stopped through the API and
-// leaves once the channel has been empty for maxIdleTime.
-func unaddressable(req providers.CreateRequest, rid, uid, mode string) providers.Task {
-	now := time.Now().UTC()
-	return providers.Task{
-		ID:     "unaddressable:" + req.Stream.Channel + "/" + uid,
-		Handle: map[string]string{"resourceId": rid, "uid": uid, "mode": mode, "cname": req.Stream.Channel, "unaddressable": "1"},
-		Stream: req.Stream, Start: now, End: req.End, Status: providers.StatusRecording,
+// adopt is the running recorder of (channel, uid) that a start's 7 or 53
+// answer pointed at. Agora's error body echoes its resourceId and sid; when
+// it does not, the task is unaddressable (no sid): Stop then finds it by
+// channel and uid (findRecorder).
+func (p *Provider) adopt(req providers.CreateRequest, rid, uid, mode string, echo startResponse) providers.Task {
+	now := p.now().UTC()
+	h := map[string]string{"resourceId": rid, "uid": uid, "mode": mode, "cname": req.Stream.Channel,
+		"startedAt": now.Format(time.RFC3339Nano)}
+	id := "unaddressable:" + req.Stream.Channel + "/" + uid
+	if echo.SID != "" {
+		id, h["sid"] = echo.SID, echo.SID
+		if echo.ResourceID != "" {
+			h["resourceId"] = echo.ResourceID
+		}
+	} else {
+		h["unaddressable"] = "1"
 	}
+	return providers.Task{ID: id, Handle: h, Stream: req.Stream, Start: now, End: req.End, Status: providers.StatusRecording}
 }
 
 // needsStop says whether a previous task may still hold a recorder.
@@ -156,18 +199,22 @@ func (p *Provider) acquire(ctx context.Context, cname, uid string, o recOptions)
 	return r.ResourceID, nil
 }
 
-// start starts the recorder on a resourceId and returns the sid.
-func (p *Provider) start(ctx context.Context, rid, cname, uid, mode string, cr startClientRequest) (string, error) {
+// start starts the recorder on a resourceId. On a 7 or 53 answer the
+// returned response holds the resourceId and sid the error body echoes.
+func (p *Provider) start(ctx context.Context, rid, cname, uid, mode string, cr startClientRequest) (startResponse, error) {
 	in := startRequest{Cname: cname, UID: uid, ClientRequest: cr}
 	path := p.basePath() + "/resourceid/" + url.PathEscape(rid) + "/mode/" + url.PathEscape(mode) + "/start"
 	out, err := p.call(ctx, "start", http.MethodPost, path, in, startPolicy)
-	if err != nil {
-		return "", err
-	}
 	var r startResponse
+	if err != nil {
+		if c := codeOf(err); c == codeRepeatStart || c == codeUIDBusy {
+			_ = json.Unmarshal(out, &r)
+		}
+		return r, err
+	}
 	if err := json.Unmarshal(out, &r); err != nil || r.SID == "" {
-		return "", &providers.Error{Class: providers.Retryable, Provider: "agora", Op: "start",
+		return r, &providers.Error{Class: providers.Retryable, Provider: Type, Op: "start",
 			Message: "answer without a sid"}
 	}
-	return r.SID, nil
+	return r, nil
 }

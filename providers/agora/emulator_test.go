@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 )
 
 // raw sends one request to a listener and decodes the JSON answer.
@@ -17,7 +19,7 @@ func (e *env) raw(t *testing.T, base, method, path, body string, auth bool, ctyp
 		t.Fatal(err)
 	}
 	if auth {
-		req.SetBasicAuth(DemoCustomerID, DemoCustomerSecret)
+		req.SetBasicAuth(agoraemu.DemoCustomerID, agoraemu.DemoCustomerSecret)
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
@@ -35,7 +37,7 @@ func (e *env) raw(t *testing.T, base, method, path, body string, auth bool, ctyp
 
 const jsonCT = "application/json;charset=utf-8"
 
-func api(path string) string { return "/v1/apps/" + DemoAppID + "/cloud_recording" + path }
+func api(path string) string { return "/v1/apps/" + agoraemu.DemoAppID + "/cloud_recording" + path }
 
 func (e *env) acquireRaw(t *testing.T, cname, uid string) string {
 	t.Helper()
@@ -70,7 +72,7 @@ func TestEmulatorGateway(t *testing.T) {
 		{"unknown appid", "POST", "/v1/apps/nope/cloud_recording/acquire", body, jsonCT, true, 400, 0, "appid is invalid"},
 		{"no route", "GET", "/v2/other", "", "", true, 404, 0, "no Route matched with those values"},
 		{"wrong method", "GET", api("/acquire"), "", "", true, 400, 8, ""},
-		{"no cloud_recording", "POST", "/v1/apps/" + DemoAppID + "/acquire", body, jsonCT, true, 400, 8, ""},
+		{"no cloud_recording", "POST", "/v1/apps/" + agoraemu.DemoAppID + "/acquire", body, jsonCT, true, 400, 8, ""},
 		{"wrong content type", "POST", api("/acquire"), body, "text/plain", true, 400, 8, ""},
 		{"numeric uid", "POST", api("/acquire"), `{"cname":"c","uid":1,"clientRequest":{}}`, jsonCT, true, 400, 2, ""},
 		{"uid out of range", "POST", api("/acquire"), `{"cname":"c","uid":"0","clientRequest":{}}`, jsonCT, true, 400, 2, ""},
@@ -84,7 +86,7 @@ func TestEmulatorGateway(t *testing.T) {
 		}
 	}
 	req, _ := http.NewRequest("POST", e.primary.URL+api("/acquire"), strings.NewReader(body))
-	req.SetBasicAuth(DemoCustomerID, "wrong")
+	req.SetBasicAuth(agoraemu.DemoCustomerID, "wrong")
 	req.Header.Set("Content-Type", jsonCT)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -216,7 +218,7 @@ func TestEmulatorAdminAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ss []Session
+	var ss []agoraemu.Session
 	_ = json.NewDecoder(resp.Body).Decode(&ss)
 	resp.Body.Close()
 	if len(ss) != 1 || ss[0].Status != 2 || ss[0].UID != "9" || ss[0].Channel != "x" {

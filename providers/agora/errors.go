@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/spec"
 )
 
 // Agora service codes the client acts on (agora.md §5).
@@ -49,7 +48,7 @@ func (p *Provider) classify(op string, status int, body []byte, hdr http.Header)
 	if reason == "" {
 		reason = http.StatusText(status)
 	}
-	e := &providers.Error{Provider: spec.TypeAgora, Op: op, HTTP: status, RequestID: hdr.Get("X-Request-Id"),
+	e := &providers.Error{Provider: Type, Op: op, HTTP: status, RequestID: hdr.Get("X-Request-Id"),
 		Class: providers.Permanent}
 	code := -1
 	if eb.Code != nil {
@@ -148,7 +147,7 @@ func codeOf(err error) int {
 
 // permanent builds a Permanent error for a problem found before any call.
 func permanent(op, format string, a ...any) *providers.Error {
-	return &providers.Error{Class: providers.Permanent, Provider: spec.TypeAgora, Op: op, Message: fmt.Sprintf(format, a...)}
+	return &providers.Error{Class: providers.Permanent, Provider: Type, Op: op, Message: fmt.Sprintf(format, a...)}
 }
 
 // redactor replaces known secret values in text that may reach users, in

@@ -26,7 +26,7 @@ type recOptions struct {
 	Token               *spec.SecretRef
 	MaxIdleTime         int64
 	ResourceExpiredHour int64
-	Storage             *spec.AgoraStorage
+	Storage             *Storage
 }
 
 // scene is acquire's clientRequest.scene: 1 for web recording, else 0.
@@ -37,9 +37,13 @@ func (o recOptions) scene() int {
 	return 0
 }
 
-// parseOptions validates spec.Options for agora and fills defaults. Errors
-// are Permanent: the Recording document must change.
-func parseOptions(opt spec.Options) (recOptions, error) {
+// optionsOf returns a Recording's agora options (zero when unset).
+func optionsOf(r *spec.Recording) Options { return spec.OptionsOf[Options](r) }
+
+// parseOptions checks a Recording's agora options (decoded documents are
+// checked already; hand-made ones are not) and fills defaults. Errors are
+// Permanent: the Recording must change.
+func parseOptions(opt Options) (recOptions, error) {
 	o := recOptions{
 		Mode:                DefaultMode,
 		UID:                 DefaultUID,
@@ -50,7 +54,7 @@ func parseOptions(opt spec.Options) (recOptions, error) {
 		Storage:             opt.Storage,
 	}
 	bad := func(format string, a ...any) (recOptions, error) {
-		return recOptions{}, &providers.Error{Class: providers.Permanent, Provider: spec.TypeAgora, Op: "options",
+		return recOptions{}, &providers.Error{Class: providers.Permanent, Provider: Type, Op: "options",
 			Message: fmt.Sprintf(format, a...)}
 	}
 	if opt.Mode != "" {
@@ -121,7 +125,7 @@ func (p *Provider) startBody(o recOptions) (startClientRequest, error) {
 	resolve := func(field string, r spec.SecretRef) (string, error) {
 		v, err := r.Resolve()
 		if err != nil {
-			return "", &providers.Error{Class: providers.Permanent, Provider: spec.TypeAgora, Op: "options",
+			return "", &providers.Error{Class: providers.Permanent, Provider: Type, Op: "options",
 				Message: fmt.Sprintf("options.%s: %v", field, err)}
 		}
 		p.red.add(v)

@@ -13,25 +13,26 @@ import (
 	"github.com/recordctl/recordctl/spec"
 )
 
-// Caps are Agora's static capabilities: command-driven (no scheduling, no
+// caps are Agora's static capabilities: command-driven (no scheduling, no
 // listing), a start must confirm within 90 s (seed 004).
-var Caps = providers.Capabilities{
+var caps = providers.Capabilities{
 	ScheduleAhead:    false,
 	CanList:          false,
 	StartDeadline:    90 * time.Second,
-	DefaultRateLimit: 10,
+	DefaultRateLimit: rateLimit,
 }
 
-// DefaultEndpoints are used when a Provider document lists none: Agora's
-// current global domain, then the older one (agora.md §1).
-var DefaultEndpoints = []string{"https://api.sd-rtn.com", "https://api.agora.io"}
+// rateLimit is a conservative guess: Agora documents none (requests/s).
+const rateLimit = 10
 
 func init() {
 	providers.Register(providers.Registration{
-		Type:         spec.TypeAgora,
-		Capabilities: Caps,
+		Type:         Type,
+		Spec:         specType{},
+		Capabilities: caps,
 		New:          New,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
+		PointAt:      pointAt,
+		DemoOptions:  demoOptions,
 	})
 }
 
@@ -47,26 +48,32 @@ type Provider struct {
 	userAgent string
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
+	pacer     *providers.Pacer
 	red       redactor
 
 	mu sync.Mutex
 	// lostUID holds, by window piece (CreateRequest.Key), the uid of a start
 	// whose answer was lost, so that the resumed Create asks that uid first.
 	lostUID map[string]string
+	// recipes holds by channel and uid the start parameters of the last
+	// Create, for Stop's lookup of a recorder without a sid.
+	recipes map[string]recipe
+	// watches hold, by sid, each recorder's last status and next query (List).
+	watches map[string]*watch
+	// listTimeout bounds one List (ListTimeout).
+	listTimeout time.Duration
 }
 
 // New builds the provider from its document, resolving the customer
 // credentials now; errors name the reference, never the value.
 func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
-	if p.Spec.AppID == "" {
+	cfg := configOf(p)
+	if cfg.AppID == "" {
 		return nil, fmt.Errorf("provider %s: spec.appId is required (the Agora project's App ID)", p.Name())
 	}
-	urls := p.Spec.Endpoints
-	if len(urls) == 0 && p.Spec.Endpoint != "" {
-		urls = []string{p.Spec.Endpoint}
-	}
+	urls := cfg.Endpoints
 	if len(urls) == 0 {
-		urls = DefaultEndpoints
+		urls = DefaultEndpoints()
 	}
 	clean := make([]string, 0, len(urls))
 	for _, u := range urls {
@@ -82,9 +89,9 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 	}
 	id, sec, ua := creds[0], creds[1], opts.Agent()
 	pr := &Provider{
-		name: p.Name(), appID: p.Spec.AppID, custID: id, custSec: sec,
-		client: opts.Client(), userAgent: ua, now: opts.Clock(), sleep: opts.Sleeper(),
-		lostUID: map[string]string{},
+		name: p.Name(), appID: cfg.AppID, custID: id, custSec: sec,
+		client: opts.Client(), userAgent: ua, now: opts.Time().Now, sleep: opts.Time().Sleep, pacer: opts.Pacer,
+		lostUID: map[string]string{}, recipes: map[string]recipe{}, watches: map[string]*watch{}, listTimeout: ListTimeout,
 	}
 	pr.endpoints = &endpoints{urls: clean, now: pr.now}
 	pr.red.add(id)
@@ -92,8 +99,8 @@ func New(p *spec.Provider, opts providers.Options) (providers.Provider, error) {
 	return pr, nil
 }
 
-// Capabilities returns Caps.
-func (p *Provider) Capabilities() providers.Capabilities { return Caps }
+// Capabilities returns caps.
+func (p *Provider) Capabilities() providers.Capabilities { return caps }
 
 // Delete is not supported: Agora cannot schedule ahead, so there is never a
 // task that has not started.

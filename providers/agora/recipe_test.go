@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 )
 
 // listeners returns which listener served each request, in order.
@@ -55,36 +57,50 @@ func TestPrimaryDownEverythingOnFallback(t *testing.T) {
 }
 
 func TestStart5xxRetriesThenBackupUID(t *testing.T) {
-	e := newEnv(t)
-	e.emu.FailNextStarts(4)
-	task := e.mustCreate(e.recording("flaky", nil), nil)
-
-	if got := e.sleeps.take(); !sameDurations(got, secs(3, 6, 9)) {
-		t.Errorf("sleeps = %v, want [3s 6s 9s]", got)
-	}
-	hits := e.tap.take()
-	var ops []string
-	for _, h := range hits {
-		ops = append(ops, h.path[strings.LastIndex(h.path, "/")+1:]+"@"+h.listener)
-	}
-	want := "acquire@primary,start@primary,start@primary,start@fallback,start@fallback,acquire@primary,start@primary"
-	if strings.Join(ops, ",") != want {
-		t.Errorf("requests\n got %s\nwant %s", strings.Join(ops, ","), want)
-	}
-	// The four tries reuse the same resourceId and body (same parameters).
-	for i := 2; i <= 4; i++ {
-		if hits[i].path != hits[1].path || string(hits[i].body) != string(hits[1].body) {
-			t.Errorf("start try %d changed parameters", i)
-		}
-	}
-	if !strings.Contains(string(hits[5].body), `"uid":"527842"`) {
-		t.Errorf("re-acquire body %s, want backup uid", hits[5].body)
-	}
-	if task.Handle["uid"] != "527842" || e.session(task.ID).UID != "527842" {
-		t.Errorf("recorder uid %s, want backup 527842", task.Handle["uid"])
-	}
-	if n := len(e.emu.Sessions()); n != 1 {
-		t.Errorf("%d sessions, want 1", n)
+	for _, tc := range []struct {
+		fails int
+		uid   string
+		want  string
+	}{
+		// The seed's 3 retries fail; a fresh acquire with the same uid
+		// (looking for a recorder a 5xx may hide) starts it.
+		{4, "527841", "acquire@primary,start@primary,start@primary,start@fallback,start@fallback,acquire@primary,start@primary"},
+		// That fails too (no recorder found): the backup uid.
+		{8, "527842", "acquire@primary,start@primary,start@primary,start@fallback,start@fallback," +
+			"acquire@primary,start@primary,start@primary,start@fallback,start@fallback,acquire@primary,start@primary"},
+	} {
+		t.Run(strconv.Itoa(tc.fails), func(t *testing.T) {
+			e := newEnv(t)
+			e.emu.FailNextStarts(tc.fails)
+			task := e.mustCreate(e.recording("flaky", nil), nil)
+			if got := e.sleeps.take(); !sameDurations(got[:3], secs(3, 6, 9)) {
+				t.Errorf("sleeps = %v, want [3s 6s 9s ...]", got)
+			}
+			hits := e.tap.take()
+			var ops []string
+			for _, h := range hits {
+				ops = append(ops, h.path[strings.LastIndex(h.path, "/")+1:]+"@"+h.listener)
+			}
+			if strings.Join(ops, ",") != tc.want {
+				t.Errorf("requests\n got %s\nwant %s", strings.Join(ops, ","), tc.want)
+			}
+			// The four tries reuse the same resourceId and body (same parameters).
+			for i := 2; i <= 4; i++ {
+				if hits[i].path != hits[1].path || string(hits[i].body) != string(hits[1].body) {
+					t.Errorf("start try %d changed parameters", i)
+				}
+			}
+			last := hits[len(hits)-2] // the last acquire
+			if !strings.Contains(string(last.body), `"uid":"`+tc.uid+`"`) {
+				t.Errorf("last acquire body %s, want uid %s", last.body, tc.uid)
+			}
+			if task.Handle["uid"] != tc.uid || e.session(task.ID).UID != tc.uid {
+				t.Errorf("recorder uid %s, want %s", task.Handle["uid"], tc.uid)
+			}
+			if n := len(e.emu.Sessions()); n != 1 {
+				t.Errorf("%d sessions, want 1", n)
+			}
+		})
 	}
 }
 
@@ -158,16 +174,33 @@ func TestRecorderLeavesMidWindow(t *testing.T) {
 	if got := e.list(task); got.Status != providers.StatusRecording {
 		t.Fatalf("after a 5-minute break: %s", got.Status)
 	}
-	// ... a long one is not.
+	// ... a long one is not. The 404 is confirmed by rechecks scheduled at
+	// 5, 10 and 15 s (Task.NextCheck), never by a wait inside List.
 	e.emu.SetChannelActive("lecture", false)
 	e.clock.Advance(601 * time.Second)
 	e.sleeps.take()
-	gone := e.list(task)
-	if gone.Status != providers.StatusGone {
-		t.Fatalf("after the bot left: %s, want gone", gone.Status)
+	got := e.list(task)
+	for _, d := range secs(5, 10, 15) {
+		if got.Status != providers.StatusRecording {
+			t.Fatalf("a 404 not yet confirmed: %s, want the last status seen (recording)", got.Status)
+		}
+		if want := e.clock.Now().Add(d); !got.NextCheck.Equal(want) {
+			t.Fatalf("404 recheck at %s, want %s (+%s)", got.NextCheck, want, d)
+		}
+		// A List before the recheck is due makes no call.
+		before := e.emu.Calls()["query"]
+		if again := e.list(task); again.Status != got.Status || e.emu.Calls()["query"] != before {
+			t.Fatalf("List before the recheck was due: %s, %d query calls", again.Status, e.emu.Calls()["query"]-before)
+		}
+		e.clock.Advance(d)
+		got = e.list(task)
 	}
-	if got := e.sleeps.take(); !sameDurations(got, secs(5, 10, 15)) {
-		t.Errorf("404 confirmations waited %v, want [5s 10s 15s]", got)
+	gone := got
+	if gone.Status != providers.StatusGone || !gone.NextCheck.IsZero() {
+		t.Fatalf("after the bot left: %s (next check %s), want gone", gone.Status, gone.NextCheck)
+	}
+	if got := e.sleeps.take(); len(got) != 0 {
+		t.Errorf("List slept %v", got)
 	}
 	if c := e.emu.Calls()["query"]; c != 6 { // 2 + 4
 		t.Errorf("query calls %d", c)
@@ -195,15 +228,27 @@ func TestQuery404WhileStartingIsNotGone(t *testing.T) {
 	}
 }
 
-func TestQuery5xxIsUnknownAfterTheSeedsRetries(t *testing.T) {
+func TestQuery5xxRechecksOnTheSeedsSchedule(t *testing.T) {
 	e := newEnv(t)
 	task := e.mustCreate(e.recording("dark", nil), nil)
+	e.clock.Advance(5 * time.Second)
 	e.faults.Set(1, 0, false)
-	if got := e.list(task); got.Status != providers.StatusUnknown {
-		t.Errorf("status %s, want unknown", got.Status)
+	for _, d := range secs(5, 10, 15, 30, 30) {
+		got := e.list(task)
+		if got.Status != providers.StatusUnknown {
+			t.Errorf("status %s, want unknown", got.Status)
+		}
+		if want := e.clock.Now().Add(d); !got.NextCheck.Equal(want) {
+			t.Fatalf("recheck at %s, want +%s", got.NextCheck.Sub(e.clock.Now()), d)
+		}
+		e.clock.Advance(d)
 	}
-	if got := e.sleeps.take(); !sameDurations(got, secs(5, 10, 15, 30)) {
-		t.Errorf("sleeps %v, want [5s 10s 15s 30s]", got)
+	if got := e.sleeps.take(); len(got) != 0 {
+		t.Errorf("List slept %v; rechecks are scheduled", got)
+	}
+	e.faults.Set(0, 0, false)
+	if got := e.list(task); got.Status != providers.StatusRecording {
+		t.Errorf("after the 5xx: %s, want recording", got.Status)
 	}
 }
 
@@ -212,6 +257,7 @@ func TestListAuthErrorFailsTheList(t *testing.T) {
 	task := e.mustCreate(e.recording("auth", nil), nil)
 	e.doc.Spec.Credentials["customerSecret"] = e.doc.Spec.Credentials["customerId"]
 	bad := e.newProvider(e.doc)
+	e.clock.Advance(5 * time.Second) // the first query is due 5 s after the sid
 	_, err := bad.List(context.Background(), providers.Scope{Managed: []providers.Task{task}})
 	if providers.ClassOf(err) != providers.Permanent || !strings.Contains(err.Error(), "customerSecret") {
 		t.Errorf("List with bad credentials: %v", err)
@@ -260,7 +306,7 @@ func TestUnreachablePrimaryFailsOver(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL
 	dead.Close() // connection refused from now on
-	e.doc.Spec.Endpoints = []string{deadURL, e.fallback.URL}
+	e.doc.Spec.Config = Config{AppID: agoraemu.DemoAppID, Endpoints: []string{deadURL, e.fallback.URL}}
 	e.prov = e.newProvider(e.doc)
 	task := e.mustCreate(e.recording("refused", nil), nil)
 	if got := e.sleeps.take(); !sameDurations(got, secs(1, 3)) {
@@ -270,7 +316,7 @@ func TestUnreachablePrimaryFailsOver(t *testing.T) {
 		t.Error("wrong recorder")
 	}
 	// All domains unreachable: Retryable, naming the host, after 1/3/6 s.
-	e.doc.Spec.Endpoints = []string{deadURL}
+	e.doc.Spec.Config = Config{AppID: agoraemu.DemoAppID, Endpoints: []string{deadURL}}
 	e.prov = e.newProvider(e.doc)
 	_, err := e.create(e.recording("refused2", nil), nil)
 	if pe := classOf(t, err); pe.Class != providers.Retryable || !strings.Contains(pe.Message, "cannot reach") {
@@ -326,22 +372,22 @@ func TestLostStartAnswerNeverSwitchesToBackupUID(t *testing.T) {
 	}
 }
 
-// The same after the switch: the primary fails with 5xx four times, the
+// The same after the switch: the primary fails with 5xx eight times, the
 // backup's start answer is lost and its retries get 5xx. The resumed
 // Create asks the backup uid first, whose 53 adopts the lost recorder,
 // instead of starting the primary beside it.
 func TestLostBackupStartIsFoundOnResume(t *testing.T) {
 	e := newEnv(t)
-	e.emu.FailNextStarts(4)
+	e.emu.FailNextStarts(8) // the primary's start and its lookup
 	acquires, starts := 0, 0
 	e.tap.after = func(h hit) {
 		switch {
 		case strings.HasSuffix(h.path, "/acquire"):
-			if acquires++; acquires == 2 {
+			if acquires++; acquires == 3 {
 				e.faults.SetLostAnswerRate(1) // the backup's first start acts, its answer is lost
 			}
 		case strings.HasSuffix(h.path, "/start"):
-			if starts++; starts == 5 {
+			if starts++; starts == 9 {
 				e.faults.SetLostAnswerRate(0)
 				e.emu.FailNextStarts(3)
 			}

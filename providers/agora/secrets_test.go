@@ -3,6 +3,7 @@ package agora
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -38,7 +40,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 	record(e.create(rec, nil)) // both busy: error
 	record(e.prov.Stop(context.Background(), task))
 	record(e.prov.Stop(context.Background(), task)) // code 49
-	record(e.create(e.recording("secrets2", func(o *spec.Options) {
+	record(e.create(e.recording("secrets2", func(o *Options) {
 		o.Token = &spec.SecretRef{File: e.secretFile("badtok", "invalid-"+testToken)}
 	}), nil)) // code 110
 	e.faults.Set(1, 0, false)
@@ -57,7 +59,7 @@ func TestSecretsNeverInOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{testToken, testAccessKey, testSecretKey, DemoCustomerSecret} {
+	for _, s := range []string{testToken, testAccessKey, testSecretKey, agoraemu.DemoCustomerSecret} {
 		if strings.Contains(string(blob), s) {
 			t.Errorf("secret %q appears in output: %s", s, blob)
 		}
@@ -72,16 +74,17 @@ func TestEchoedSecretIsRedacted(t *testing.T) {
 	e := newEnv(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/acquire") {
-			writeJSON(w, 200, acquireResponse{ResourceID: "R"})
+			_, _ = io.WriteString(w, `{"resourceId":"R"}`)
 			return
 		}
 		var in startRequest
 		_ = json.NewDecoder(r.Body).Decode(&in)
-		codeErr(w, 400, codeInvalidParam, "bad storageConfig secretKey="+in.ClientRequest.StorageConfig.SecretKey+
-			" token="+in.ClientRequest.Token)
+		w.WriteHeader(400)
+		_ = json.NewEncoder(w).Encode(map[string]any{"code": codeInvalidParam, "reason": "bad storageConfig secretKey=" +
+			in.ClientRequest.StorageConfig.SecretKey + " token=" + in.ClientRequest.Token})
 	}))
 	defer srv.Close()
-	e.doc.Spec.Endpoints = []string{srv.URL}
+	e.doc.Spec.Config = Config{AppID: agoraemu.DemoAppID, Endpoints: []string{srv.URL}}
 	e.prov = e.newProvider(e.doc)
 	_, err := e.create(e.recording("echo", nil), nil)
 	if err == nil {

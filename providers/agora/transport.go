@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/spec"
 )
 
 // retryPolicy is how one operation retries a failed request (transport
-// error, 5xx, 429, or one of retryCodes): each domain is tried twice, in
-// endpoint order, waiting delays[i] before retry i+1 (the last repeats).
+// error, 5xx, 429, or one of retryCodes): each domain is tried perDomain
+// times (default 2), in endpoint order, waiting delays[i] before retry i+1
+// (the last repeats; none: no wait).
 type retryPolicy struct {
 	delays     []time.Duration
 	retryCodes map[int]bool
+	perDomain  int
 }
 
 var (
@@ -29,15 +30,29 @@ var (
 	// code 62/65 on start are network trouble at Agora, retried alike.
 	startPolicy = retryPolicy{delays: []time.Duration{3 * time.Second, 6 * time.Second, 9 * time.Second},
 		retryCodes: map[int]bool{codeNotEnabled: true, codeJitter: true}}
-	// queryPolicy: seed 004's monitoring recipe for 5xx, 5/10/15/30 s.
-	queryPolicy = retryPolicy{delays: []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second}}
+	// queryPolicy: one try per domain, no wait; the seed's monitoring
+	// recipe for 5xx (5/10/15/30 s) is scheduled by List (recheck5xx).
+	queryPolicy = retryPolicy{perDomain: 1}
 )
 
-// attempts is the number of tries over n domains: every delay is used, and
-// every domain gets its two tries.
-func (rp retryPolicy) attempts(n int) int { return max(len(rp.delays)+1, 2*n) }
+// tries is how often each domain is tried.
+func (rp retryPolicy) tries() int {
+	if rp.perDomain > 0 {
+		return rp.perDomain
+	}
+	return 2
+}
 
-func (rp retryPolicy) delay(i int) time.Duration { return rp.delays[min(i, len(rp.delays)-1)] }
+// attempts is the number of tries over n domains: every delay is used, and
+// every domain gets its tries.
+func (rp retryPolicy) attempts(n int) int { return max(len(rp.delays)+1, rp.tries()*n) }
+
+func (rp retryPolicy) delay(i int) time.Duration {
+	if len(rp.delays) == 0 {
+		return 0
+	}
+	return rp.delays[min(i, len(rp.delays)-1)]
+}
 
 // stickyFor is how long a fallback domain that worked stays first before
 // the primary is given another chance.
@@ -74,7 +89,8 @@ func (e *endpoints) worked(i int) {
 }
 
 // call sends one API request with domain failover and returns the body of a
-// 2xx answer, or a classified error (the last one when retries ran out).
+// 2xx answer, or a classified error (the last one when retries ran out) with
+// the body of a final 4xx answer.
 func (p *Provider) call(ctx context.Context, op, method, path string, in any, pol retryPolicy) ([]byte, error) {
 	var body []byte
 	if in != nil {
@@ -86,26 +102,42 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 	}
 	n := len(p.endpoints.urls)
 	first := p.endpoints.first()
-	var last *providers.Error
-	lost := false // an attempt's answer never arrived: it may have acted
+	var last, tlsErr *providers.Error
+	lost := false               // an attempt's answer never arrived: it may have acted
+	untrusted := map[int]bool{} // domains whose TLS handshake failed for good
+	tries := 0
 	for k := 0; k < pol.attempts(n); k++ {
-		if k > 0 {
-			if err := p.sleep(ctx, pol.delay(k-1)); err != nil {
+		idx := (first + k/pol.tries()) % n
+		if untrusted[idx] {
+			continue // a certificate does not get better on retry
+		}
+		if tries > 0 && pol.delay(tries-1) > 0 {
+			if err := p.sleep(ctx, pol.delay(tries-1)); err != nil {
 				return nil, unknownIf(lost, ctxErr(op, err, last))
 			}
 		}
-		idx := (first + k/2) % n
+		tries++
 		req, err := p.newRequest(ctx, p.endpoints.urls[idx], method, path, body)
 		if err != nil {
 			return nil, permanent(op, "building request: %v", err)
 		}
 		status, hdr, out, err := p.do(req)
+		if te := providers.TLSError(Type, op, p.endpoints.urls[idx], err); err != nil && te != nil && ctx.Err() == nil {
+			// Never sent: the handshake failed. Try the next domain at
+			// once; when every domain fails so, the error is permanent.
+			untrusted[idx], tlsErr = true, te
+			if len(untrusted) == n {
+				return nil, tlsErr
+			}
+			tries = 0
+			continue
+		}
 		if err != nil {
 			lost = true
 			if ctx.Err() != nil {
 				return nil, unknownIf(lost, ctxErr(op, ctx.Err(), last))
 			}
-			last = &providers.Error{Class: providers.Retryable, Provider: spec.TypeAgora, Op: op,
+			last = &providers.Error{Class: providers.Retryable, Provider: Type, Op: op,
 				Message: "cannot reach " + hostOf(p.endpoints.urls[idx]), Err: err}
 			continue
 		}
@@ -114,12 +146,16 @@ func (p *Provider) call(ctx context.Context, op, method, path string, in any, po
 			return out, nil
 		}
 		e := p.classify(op, status, out, hdr)
+		p.pacer.Note(e) // a throttle slows every request of the account
 		if status == http.StatusTooManyRequests || status >= 500 || pol.retryCodes[codeOf(e)] {
 			last = e
 			continue
 		}
 		p.endpoints.worked(idx) // the domain answered; the request itself was wrong
-		return nil, e
+		return out, e           // the body may echo resourceId and sid (7, 53)
+	}
+	if last == nil {
+		return nil, tlsErr
 	}
 	return nil, unknownIf(lost, last)
 }
@@ -171,7 +207,7 @@ func (p *Provider) do(req *http.Request) (int, http.Header, []byte, error) {
 
 // ctxErr reports a cancelled or timed-out call, keeping the last failure seen.
 func ctxErr(op string, err error, last *providers.Error) *providers.Error {
-	e := &providers.Error{Class: providers.ClassOf(err), Provider: spec.TypeAgora, Op: op, Err: err}
+	e := &providers.Error{Class: providers.ClassOf(err), Provider: Type, Op: op, Err: err}
 	if last != nil {
 		e.Code, e.HTTP, e.Message = last.Code, last.HTTP, "gave up after: "+last.Message
 	}

@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -25,22 +28,9 @@ const (
 )
 
 // fakeClock is a settable clock shared by the provider and the emulator.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock struct{ *clocktest.Fake }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *fakeClock) Advance(d time.Duration) { c.Step(d) }
 
 // sleepRec records requested waits and advances the clock instead of sleeping.
 type sleepRec struct {
@@ -56,6 +46,15 @@ func (s *sleepRec) Sleep(ctx context.Context, d time.Duration) error {
 	s.clock.Advance(d)
 	return ctx.Err()
 }
+
+// sleepingClock is the provider's clock.Clock: the fake clock, whose
+// sleeps are recorded and move the clock at once.
+type sleepingClock struct {
+	*clocktest.Fake
+	rec *sleepRec
+}
+
+func (c sleepingClock) Sleep(ctx context.Context, d time.Duration) error { return c.rec.Sleep(ctx, d) }
 
 // take returns the recorded waits and forgets them.
 func (s *sleepRec) take() []time.Duration {
@@ -118,8 +117,8 @@ type env struct {
 	t        testing.TB
 	clock    *fakeClock
 	sleeps   *sleepRec
-	faults   *providers.Faults
-	emu      *Emulator
+	faults   *emu.Faults
+	emu      *agoraemu.Emulator
 	primary  *httptest.Server
 	fallback *httptest.Server
 	tap      *tap
@@ -130,10 +129,10 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)}, faults: providers.NewFaults(1),
+	e := &env{t: t, clock: &fakeClock{clocktest.New(time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC))}, faults: emu.NewFaults(1),
 		dir: t.TempDir()}
 	e.sleeps = &sleepRec{clock: e.clock}
-	e.emu = NewEmulator(providers.EmulatorConfig{Now: e.clock.Now, Faults: e.faults})
+	e.emu = agoraemu.NewEmulator(emu.Config{Now: e.clock.Now, Faults: e.faults})
 	hs := e.emu.Handlers()
 	e.primary, e.fallback = httptest.NewServer(e.faults.LoseAnswers(hs[0])), httptest.NewServer(e.faults.LoseAnswers(hs[1]))
 	t.Cleanup(e.primary.Close)
@@ -143,10 +142,9 @@ func newEnv(t testing.TB) *env {
 		strings.TrimPrefix(e.fallback.URL, "http://"): "fallback",
 	}}
 	e.doc = &spec.Provider{Metadata: spec.Metadata{Name: "agora-test"}, Spec: spec.ProviderSpec{
-		Type: spec.TypeAgora, Endpoints: []string{e.primary.URL, e.fallback.URL},
+		Type: Type, Config: Config{AppID: agoraemu.DemoAppID, Endpoints: []string{e.primary.URL, e.fallback.URL}},
 		Credentials: map[string]spec.SecretRef{},
 	}}
-	e.emu.Configure(e.doc)
 	for k, v := range e.emu.DemoCredentials() {
 		e.doc.Spec.Credentials[k] = spec.SecretRef{File: e.secretFile(k, v)}
 	}
@@ -167,7 +165,7 @@ func (e *env) newProvider(doc *spec.Provider) *Provider {
 	e.t.Helper()
 	p, err := New(doc, providers.Options{
 		HTTPClient: &http.Client{Transport: e.tap, Timeout: 10 * time.Second},
-		UserAgent:  "recordctl-test", Now: e.clock.Now, Sleep: e.sleeps.Sleep,
+		UserAgent:  "recordctl-test", Clock: sleepingClock{e.clock.Fake, e.sleeps},
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -176,10 +174,10 @@ func (e *env) newProvider(doc *spec.Provider) *Provider {
 }
 
 // recording is a Recording of channel with storage and token by reference.
-func (e *env) recording(channel string, mod func(*spec.Options)) *spec.Recording {
-	o := spec.Options{
+func (e *env) recording(channel string, mod func(*Options)) *spec.Recording {
+	o := Options{
 		Token: &spec.SecretRef{File: e.secretFile("token", testToken)},
-		Storage: &spec.AgoraStorage{Vendor: 2, Region: 0, Bucket: "rec-bucket",
+		Storage: &Storage{Vendor: 2, Region: 0, Bucket: "rec-bucket",
 			AccessKey:      spec.SecretRef{File: e.secretFile("ak", testAccessKey)},
 			SecretKey:      spec.SecretRef{File: e.secretFile("sk", testSecretKey)},
 			FileNamePrefix: []string{"rec", "news"}},
@@ -220,7 +218,7 @@ func (e *env) list(task providers.Task) providers.Task {
 }
 
 // session returns the emulator's session with sid.
-func (e *env) session(sid string) Session {
+func (e *env) session(sid string) agoraemu.Session {
 	e.t.Helper()
 	for _, s := range e.emu.Sessions() {
 		if s.SID == sid {
@@ -228,7 +226,7 @@ func (e *env) session(sid string) Session {
 		}
 	}
 	e.t.Fatalf("emulator has no session %s", sid)
-	return Session{}
+	return agoraemu.Session{}
 }
 
 func classOf(t testing.TB, err error) *providers.Error {

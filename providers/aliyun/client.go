@@ -24,13 +24,17 @@ const (
 	TimestampFormat = "2006-01-02T15:04:05Z"
 )
 
-// Capabilities of the aliyun provider: command-driven, no listing API,
+// rateLimit is the documented request rate per account (seed 003).
+const rateLimit = 50
+
+// capabilities of the aliyun provider: command-driven, no listing API,
 // 50 requests/s per account (seed 003) and a 180 s stop-to-file delay.
-var Capabilities = providers.Capabilities{
+var capabilities = providers.Capabilities{
 	ScheduleAhead:     false,
 	CanList:           false,
-	DefaultRateLimit:  50,
+	DefaultRateLimit:  rateLimit,
 	StopFinalizeDelay: 180 * time.Second,
+	StopFinalizeHint:  "set the recording's option finalizeImmediately to finalize at once",
 }
 
 // Client is a configured Alibaba Cloud Live account. Safe for concurrent use.
@@ -44,6 +48,9 @@ type Client struct {
 	ua       string
 	now      func() time.Time
 	nonce    func() string // SignatureNonce source (tests pin it)
+	pacer    *providers.Pacer
+	// configs caches each domain's configured apps (CheckStream).
+	configs providers.Memo[string, map[string]bool]
 }
 
 // New is the registered factory; it resolves the credential references.
@@ -59,23 +66,26 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		return nil, err
 	}
 	id, secret := creds[0], creds[1]
-	ep := strings.TrimRight(p.Spec.Endpoint, "/")
+	cfg := configOf(p)
+	ep := strings.TrimRight(cfg.Endpoint, "/")
 	if ep == "" {
 		ep = DefaultEndpoint
 	}
 	if _, err := url.Parse(ep); err != nil {
-		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), p.Spec.Endpoint)
+		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), cfg.Endpoint)
 	}
 	ua := opts.Agent()
-	return &Client{
-		name: p.Name(), endpoint: ep, region: p.Spec.Region,
+	c := &Client{
+		name: p.Name(), endpoint: ep, region: cfg.Region,
 		keyID: id, secret: secret,
-		http: opts.Client(), ua: ua, now: opts.Clock(), nonce: newNonce,
-	}, nil
+		http: opts.Client(), ua: ua, now: opts.Time().Now, nonce: newNonce, pacer: opts.Pacer,
+	}
+	c.configs.TTL, c.configs.Clock = ConfigTTL, opts.Time()
+	return c, nil
 }
 
 // Capabilities implements providers.Provider.
-func (c *Client) Capabilities() providers.Capabilities { return Capabilities }
+func (c *Client) Capabilities() providers.Capabilities { return capabilities }
 
 // apiError is Alibaba's error body.
 type apiError struct {
@@ -86,7 +96,8 @@ type apiError struct {
 
 // call sends one signed RPC request (POST, parameters in the query string,
 // empty form body) and decodes a successful JSON response into out.
-func (c *Client) call(ctx context.Context, op string, params map[string]string, out any) error {
+func (c *Client) call(ctx context.Context, op string, params map[string]string, out any) (err error) {
+	defer func() { c.pacer.Note(err) }() // a throttle slows every request of the account
 	p := make(map[string]string, len(params)+10)
 	for k, v := range params {
 		p[k] = v
@@ -106,18 +117,18 @@ func (c *Client) call(ctx context.Context, op string, params map[string]string, 
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, http.NoBody)
 	if err != nil {
-		return &providers.Error{Class: providers.Permanent, Provider: spec.TypeAliyun, Op: op,
+		return &providers.Error{Class: providers.Permanent, Provider: Type, Op: op,
 			Message: "cannot build request for endpoint " + c.endpoint}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", c.ua)
 	req.Header.Set("Accept", "application/json")
-	resp, body, err := providers.Exchange(ctx, c.http, req, spec.TypeAliyun, op, c.endpoint)
+	resp, body, err := providers.Exchange(ctx, c.http, req, Type, op, c.endpoint)
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return providers.DecodeJSON(spec.TypeAliyun, op, resp.StatusCode, body, out)
+		return providers.DecodeJSON(Type, op, resp.StatusCode, body, out)
 	}
 	return c.classify(op, resp, body)
 }
@@ -149,9 +160,10 @@ func newNonce() string {
 
 func init() {
 	providers.Register(providers.Registration{
-		Type:         spec.TypeAliyun,
-		Capabilities: Capabilities,
+		Type:         Type,
+		Spec:         specType{},
+		Capabilities: capabilities,
 		New:          New,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
+		PointAt:      pointAt,
 	})
 }

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
 func TestCreateStartsRecording(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	task, err := f.client.Create(context.Background(), createReq(news, false))
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +37,7 @@ func TestCreateStartsRecording(t *testing.T) {
 }
 
 func TestCreateWhileRecordingAdopts(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	if _, err := f.client.Create(ctx, createReq(news, false)); err != nil {
 		t.Fatal(err)
@@ -54,7 +56,7 @@ func TestCreateWhileRecordingAdopts(t *testing.T) {
 }
 
 func TestStreamOfflineAtOpenThenOnline(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	f.emu.SetStreamOnline(news, false)
 	task, err := f.client.Create(ctx, createReq(news, false))
@@ -78,7 +80,7 @@ func TestStreamOfflineAtOpenThenOnline(t *testing.T) {
 }
 
 func TestMissingRecordConfigIsPermanentWithAdvice(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	s := spec.Stream{Domain: "other.example.org", App: "live", Name: "x"}
 	_, err := f.client.Create(context.Background(), createReq(s, false))
 	pe := perr(t, err, providers.Permanent)
@@ -98,7 +100,7 @@ func TestMissingRecordConfigIsPermanentWithAdvice(t *testing.T) {
 }
 
 func TestCheckStream(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	if err := f.client.CheckStream(ctx, news); err != nil {
 		t.Fatalf("demo domain: %v", err)
@@ -110,6 +112,10 @@ func TestCheckStream(t *testing.T) {
 		t.Fatalf("config on page 2 not found: %v", err)
 	}
 	f.emu.RemoveRecordConfig("push.example.com", "*")
+	if err := f.client.CheckStream(ctx, news); err != nil {
+		t.Fatalf("within ConfigTTL the configuration read is trusted: %v", err)
+	}
+	f.clk.Advance(ConfigTTL)
 	pe := perr(t, f.client.CheckStream(ctx, news), providers.Permanent)
 	if !strings.Contains(pe.Message, "OnDemand=7") {
 		t.Fatalf("message = %q", pe.Message)
@@ -117,7 +123,7 @@ func TestCheckStream(t *testing.T) {
 }
 
 func TestStopFileAppearsAfter180s(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	task, err := f.client.Create(ctx, createReq(news, false))
 	if err != nil {
@@ -148,7 +154,7 @@ func TestStopFileAppearsAfter180s(t *testing.T) {
 }
 
 func TestStopFinalizeImmediately(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	task, err := f.client.Create(ctx, createReq(news, true))
 	if err != nil {
@@ -169,7 +175,7 @@ func TestStopFinalizeImmediately(t *testing.T) {
 }
 
 func TestStopWhenNotRecordingIsNoError(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	task := providers.Task{ID: news.String(), Stream: news, Handle: map[string]string{HandleFinalize: "1"}}
 	if _, err := f.client.Stop(ctx, task); err != nil {
@@ -182,7 +188,7 @@ func TestStopWhenNotRecordingIsNoError(t *testing.T) {
 }
 
 func TestReassertAfterInterruption(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	task, err := f.client.Create(ctx, createReq(news, false))
 	if err != nil {
@@ -218,10 +224,10 @@ func TestReassertAfterInterruption(t *testing.T) {
 }
 
 func TestThrottlingAt50QPS(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	f.clk.Advance(300 * time.Millisecond)
-	for i := 0; i < DefaultQPS; i++ {
+	for i := 0; i < aliyunemu.DefaultQPS; i++ {
 		s := spec.Stream{Domain: "push.example.com", App: "live", Name: "s" + string(rune('A'+i))}
 		if _, err := f.client.Create(ctx, createReq(s, false)); err != nil {
 			t.Fatalf("call %d: %v", i, err)
@@ -239,7 +245,7 @@ func TestThrottlingAt50QPS(t *testing.T) {
 }
 
 func TestInjectedFaults(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	f.faults.Set(1, 0, false)
 	_, err := f.client.Create(ctx, createReq(news, false))
@@ -267,13 +273,13 @@ func TestAuthenticationErrors(t *testing.T) {
 	}
 	msgs = append(msgs, err.Error())
 
-	g := newFixture(t, DemoAccessKeySecret)
+	g := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	g.client.keyID = "LTAIunknown"
 	_, err = g.client.Create(ctx, createReq(news, false))
 	if pe := perr(t, err, providers.Permanent); pe.Code != CodeAccessKeyNotFound {
 		t.Fatalf("unknown key: %+v", pe)
 	}
-	g.client.keyID = DemoAccessKeyID
+	g.client.keyID = aliyunemu.DemoAccessKeyID
 
 	skewed := newClock()
 	g.client.now = func() time.Time { return skewed.Now().Add(-16 * time.Minute) }
@@ -335,7 +341,7 @@ func TestSecretNeverInErrorsOrTasks(t *testing.T) {
 }
 
 func TestContextCancelled(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := f.client.Create(ctx, createReq(news, false))
@@ -346,7 +352,7 @@ func TestContextCancelled(t *testing.T) {
 }
 
 func TestDeleteAndList(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	perr(t, f.client.Delete(ctx, providers.Task{ID: "x"}), providers.Permanent)
 	managed := []providers.Task{{ID: news.String(), Stream: news, Status: providers.StatusRecording, Handle: map[string]string{HandleFinalize: "1"}}}
@@ -361,18 +367,18 @@ func TestDeleteAndList(t *testing.T) {
 
 func TestWireFormat(t *testing.T) {
 	clk := newClock()
-	emu := NewEmulator(providers.EmulatorConfig{Now: clk.Now})
+	emu := aliyunemu.NewEmulator(emu.Config{Now: clk.Now})
 	var got *http.Request
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = r.Clone(r.Context())
 		emu.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	t.Setenv("A_ID", DemoAccessKeyID)
-	t.Setenv("A_SK", DemoAccessKeySecret)
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "a"}, Spec: spec.ProviderSpec{Type: "aliyun", Region: "cn-beijing", Endpoint: srv.URL,
+	t.Setenv("A_ID", aliyunemu.DemoAccessKeyID)
+	t.Setenv("A_SK", aliyunemu.DemoAccessKeySecret)
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "a"}, Spec: spec.ProviderSpec{Type: "aliyun", Config: Config{Region: "cn-beijing", Endpoint: srv.URL},
 		Credentials: map[string]spec.SecretRef{"accessKeyId": {Env: "A_ID"}, "accessKeySecret": {Env: "A_SK"}}}}
-	prov, err := providers.New(p, providers.Options{Now: clk.Now, UserAgent: "recordctl/9.9"})
+	prov, err := providers.New(p, providers.Options{Clock: clk, UserAgent: "recordctl/9.9"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,5 +416,23 @@ func TestNewRequiresCredentials(t *testing.T) {
 	p.Spec.Credentials["accessKeySecret"] = spec.SecretRef{Env: "A_UNSET_VARIABLE"}
 	if _, err := New(p, providers.Options{}); err == nil || !strings.Contains(err.Error(), "A_UNSET_VARIABLE") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestFinalizeImmediatelyIsACapability: the planner learns from the
+// provider, not from Alibaba's option, that the file appears at once.
+func TestFinalizeImmediatelyIsACapability(t *testing.T) {
+	for _, tc := range []struct {
+		opts spec.RecordingOptions
+		want time.Duration
+	}{{nil, 180 * time.Second}, {Options{}, 180 * time.Second}, {Options{FinalizeImmediately: true}, 0}} {
+		rec := &spec.Recording{Spec: spec.RecordingSpec{Options: tc.opts}}
+		c := providers.CapabilitiesFor(capabilities, rec)
+		if c.StopFinalizeDelay != tc.want || (c.StopFinalizeHint == "") != (tc.want == 0) {
+			t.Errorf("options %+v: finalize delay %s (hint %q), want %s", tc.opts, c.StopFinalizeDelay, c.StopFinalizeHint, tc.want)
+		}
+	}
+	if capabilities.StopFinalizeDelay != 180*time.Second {
+		t.Error("CapabilitiesFor changed the type's capabilities")
 	}
 }

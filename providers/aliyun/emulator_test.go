@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -36,7 +38,7 @@ func streamQuery(s spec.Stream) url.Values {
 }
 
 func TestAdminEndpoints(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	adminCall(t, f, "POST", "/_emulator/streams/offline", streamQuery(news))
 	_, err := f.client.Create(ctx, createReq(news, false))
@@ -84,12 +86,12 @@ func TestAdminEndpoints(t *testing.T) {
 }
 
 func TestEmulatorRejectsUnsignedAndUnknownActions(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	resp, err := http.Post(f.srv.URL+"/?Action=RealTimeRecordCommand&Command=start", "application/x-www-form-urlencoded", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body errorBody
+	var body struct{ Code, RequestID string }
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
 	if resp.StatusCode != 400 || body.Code != CodeMissingParam || body.RequestID == "" {
@@ -105,7 +107,7 @@ func TestEmulatorRejectsUnsignedAndUnknownActions(t *testing.T) {
 }
 
 func TestRestartCommandEmitsFileAndContinues(t *testing.T) {
-	f := newFixture(t, DemoAccessKeySecret)
+	f := newFixture(t, aliyunemu.DemoAccessKeySecret)
 	ctx := context.Background()
 	if _, err := f.client.Create(ctx, createReq(news, false)); err != nil {
 		t.Fatal(err)
@@ -119,12 +121,12 @@ func TestRestartCommandEmitsFileAndContinues(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
-	r, ok := providers.Lookup(spec.TypeAliyun)
-	if !ok || r.NewEmulator == nil || r.Capabilities != Capabilities {
+	r, ok := providers.Lookup(Type)
+	if !ok || r.Capabilities != capabilities {
 		t.Fatalf("registration = %+v", r)
 	}
-	emu := r.NewEmulator(providers.EmulatorConfig{})
-	if emu.DemoCredentials()["accessKeyId"] != DemoAccessKeyID || len(emu.Handlers()) != 1 {
+	emu := aliyunemu.NewEmulator(emu.Config{})
+	if emu.DemoCredentials()["accessKeyId"] != aliyunemu.DemoAccessKeyID || len(emu.Handlers()) != 1 {
 		t.Fatal("emulator registration incomplete")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/spec"
 )
 
 // Codes the client classifies (seed 003 table, older doc table, SDK).
@@ -52,7 +51,7 @@ func (c *Client) classify(op string, resp *http.Response, body []byte) error {
 	var ae apiError
 	_ = json.Unmarshal(body, &ae)
 	e := &providers.Error{
-		Provider: spec.TypeAliyun, Op: op, Code: ae.Code, HTTP: resp.StatusCode,
+		Provider: Type, Op: op, Code: ae.Code, HTTP: resp.StatusCode,
 		Message: c.scrub(ae.Message), RequestID: ae.RequestID,
 	}
 	switch code := ae.Code; {

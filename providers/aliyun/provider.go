@@ -31,7 +31,7 @@ func (c *Client) command(ctx context.Context, cmd string, s spec.Stream) error {
 // with Status waiting and a StreamOffline error (the engine keeps trying).
 func (c *Client) Create(ctx context.Context, req providers.CreateRequest) (providers.Task, error) {
 	t := providers.Task{ID: req.Stream.String(), Stream: req.Stream, Start: c.now(), End: req.End}
-	if req.Recording != nil && req.Recording.Spec.Options.FinalizeImmediately {
+	if optionsOf(req.Recording).FinalizeImmediately {
 		t.Handle = map[string]string{HandleFinalize: "1"}
 	}
 	return providers.StartAnswer(t, c.command(ctx, "start", req.Stream))
@@ -62,7 +62,7 @@ func notRecording(err error) bool {
 
 // Delete is not supported: aliyun records on command, nothing is scheduled.
 func (c *Client) Delete(ctx context.Context, t providers.Task) error {
-	return &providers.Error{Class: providers.Permanent, Provider: spec.TypeAliyun, Op: "Delete",
+	return &providers.Error{Class: providers.Permanent, Provider: Type, Op: "Delete",
 		Message: "aliyun records on command only; there is no scheduled task to delete (stop it instead)"}
 }
 

@@ -113,8 +113,9 @@ func TestAgoraPrimaryDownEverythingOnFallback(t *testing.T) {
 }
 
 // Start answering 5xx: retried with the same parameters (seed 004: three
-// retries at 3, 6, 9 s); when all of them fail, acquire again with the
-// backup uid.
+// retries at 3, 6, 9 s); when all of them fail, acquire again with the same
+// uid (its 53 would reveal a recorder a 5xx hid), and only when that fails
+// too (no recorder found), with the backup uid.
 func TestAgoraStart5xxRetriedThenBackupUID(t *testing.T) {
 	for _, tc := range []struct {
 		fails         int
@@ -122,7 +123,8 @@ func TestAgoraStart5xxRetriedThenBackupUID(t *testing.T) {
 		acquires, sts int
 	}{
 		{fails: 3, uid: "1001", acquires: 1, sts: 4}, // the third retry succeeds
-		{fails: 4, uid: "1002", acquires: 2, sts: 5}, // all retries fail: backup uid
+		{fails: 4, uid: "1001", acquires: 2, sts: 5}, // all retries fail: the lookup's start succeeds
+		{fails: 8, uid: "1002", acquires: 3, sts: 9}, // the lookup fails too: backup uid
 	} {
 		t.Run(strings.Repeat("5xx", tc.fails), func(t *testing.T) {
 			w := agoraWorld(t)
@@ -196,6 +198,15 @@ func TestAgoraRecorderExitIsRestarted(t *testing.T) {
 	if n := len(liveAgora(emu, agoraChannel)); n != 0 {
 		t.Fatalf("the recorder did not leave: %+v", emu.Sessions())
 	}
+	// The 404 is believed once rechecks 5, 10 and 15 s apart confirm it
+	// (seed 004): scheduled by the provider, never slept inside a List.
+	for _, d := range []time.Duration{0, 5 * time.Second, 10 * time.Second} {
+		w.clk.Add(d)
+		if _, res := w.mustReconcile(); res.Created != 0 {
+			t.Fatalf("restarted before the 404 was confirmed: %s", outcomes(res))
+		}
+	}
+	w.clk.Add(15 * time.Second)
 	_, res := w.mustReconcile()
 	if res.Created != 1 {
 		t.Fatalf("after the exit: %s", outcomes(res))

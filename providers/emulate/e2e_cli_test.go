@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/providers/agora"
-	"github.com/recordctl/recordctl/providers/aliyun"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
-	"github.com/recordctl/recordctl/providers/huawei"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -99,12 +99,12 @@ func runCLI(t *testing.T, bin, dir string, args ...string) cliRun {
 // emulate` would run it, with documents pointing at it.
 type cliWorld struct {
 	srv    *emulate.Server
-	faults *providers.Faults
+	faults *emu.Faults
 }
 
 func newCLIWorld(t *testing.T) *cliWorld {
-	f := providers.NewFaults(uint64(time.Now().UnixNano()))
-	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{Faults: f})
+	f := emu.NewFaults(uint64(time.Now().UnixNano()))
+	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{Faults: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func (c *cliWorld) badWindows(tag string) []string {
 			bad = append(bad, fmt.Sprintf("%s recorded %d times", what, n))
 		}
 	}
-	tcs := liveTencent(c.srv.Emulators["tencent"].(*tencent.Emulator))
+	tcs := liveTencent(c.srv.Emulators["tencent"].(*tencentemu.Emulator))
 	for i := 0; i < 6; i++ {
 		name := fmt.Sprintf("tc-%s-%d", tag, i)
 		n := 0
@@ -158,8 +158,8 @@ func (c *cliWorld) badWindows(tag string) []string {
 		}
 		check(name, n)
 	}
-	ali := c.srv.Emulators["aliyun"].(*aliyun.Emulator)
-	hw := c.srv.Emulators["huawei"].(*huawei.Emulator)
+	ali := c.srv.Emulators["aliyun"].(*aliyunemu.Emulator)
+	hw := c.srv.Emulators["huawei"].(*huaweiemu.Emulator)
 	for i := 0; i < 2; i++ {
 		for _, p := range []string{"ali", "hw"} {
 			name := fmt.Sprintf("%s-%s-%d", p, tag, i)
@@ -181,7 +181,7 @@ func (c *cliWorld) badWindows(tag string) []string {
 			check(name, n)
 		}
 	}
-	check("ag-"+tag, len(liveAgora(c.srv.Emulators["agora"].(*agora.Emulator), "ag-"+tag)))
+	check("ag-"+tag, len(liveAgora(c.srv.Emulators["agora"].(*agoraemu.Emulator), "ag-"+tag)))
 	return bad
 }
 
@@ -342,7 +342,7 @@ kind: Provider
 metadata: {name: ag-bad}
 spec: {type: agora, appId: %s, endpoints: [%s], credentials: {customerId: %s, customerSecret: {env: RECORDCTL_E2E_WRONG}}}
 `, c.srv.URLs["tencent"][0], env("tencent", "secretId"), c.srv.URLs["aliyun"][0], env("aliyun", "accessKeyId"),
-		c.srv.URLs["huawei"][0], env("huawei", "accessKey"), agora.DemoAppID, c.srv.URLs["agora"][0], env("agora", "customerId"))
+		c.srv.URLs["huawei"][0], env("huawei", "accessKey"), agoraemu.DemoAppID, c.srv.URLs["agora"][0], env("agora", "customerId"))
 	stream := func(n string) string { return "{domain: push.example.com, app: live, name: " + n + "}" }
 	badToken := strings.Replace(agoraOptions, "RECORDCTL_E2E_AGORA_TOKEN", "RECORDCTL_E2E_BAD_TOKEN", 1)
 	for _, d := range []string{
@@ -415,8 +415,8 @@ func TestCLIStateListShowsWaitingForStream(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "docs.yaml"), []byte(docs), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ali := c.srv.Emulators["aliyun"].(*aliyun.Emulator)
-	hw := c.srv.Emulators["huawei"].(*huawei.Emulator)
+	ali := c.srv.Emulators["aliyun"].(*aliyunemu.Emulator)
+	hw := c.srv.Emulators["huawei"].(*huaweiemu.Emulator)
 	ali.SetStreamOnline(s, false)
 	hw.SetStreamOnline(s, false)
 	st := filepath.Join(dir, ".state", "s")

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/providers/huawei"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/state"
 	"github.com/recordctl/recordctl/spec"
@@ -449,6 +450,7 @@ func TestHuaweiPlanWarnsWithoutCommandRule(t *testing.T) {
 		t.Fatal("planning sent a START")
 	}
 	w.huawei().AddRule("norule.example.com", "live", "*", "COMMAND_RECORD")
+	w.clk.Add(huawei.RulesTTL) // the domain's rules, once read, are trusted this long
 	p = w.plan()
 	w.eng.CheckStreams(context.Background(), w.load(), p)
 	if len(p.Actions) != 1 || p.Actions[0].Note != "" {

@@ -3,6 +3,7 @@ package emulate_test
 import (
 	"context"
 	"fmt"
+	"github.com/recordctl/recordctl/providers/emu"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile/daemon"
 	"github.com/recordctl/recordctl/spec"
 )
@@ -31,7 +31,7 @@ func TestGuaranteeDaemonShortWindowsUnderFaults(t *testing.T) {
 		}
 	}
 	t.Logf("seed %d (rerun with RECORDCTL_TEST_SEED=%d)", seed, seed)
-	w := newWorldFaults(t, "2026-11-21T10:00:00Z", providers.NewFaults(seed))
+	w := newWorldFaults(t, "2026-11-21T10:00:00Z", emu.NewFaults(seed))
 	// Emulators, provider clients and engine on one clock; the engine's
 	// backoffs wait for the test to move it (the bare Fake, not the Sim).
 	w.exec.CallTimeout = 300 * time.Millisecond

@@ -3,6 +3,7 @@ package emulate_test
 import (
 	"context"
 	"fmt"
+	"github.com/recordctl/recordctl/providers/emu"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,11 +14,11 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/providers/agora"
-	"github.com/recordctl/recordctl/providers/aliyun"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
 	"github.com/recordctl/recordctl/providers/emulate"
-	"github.com/recordctl/recordctl/providers/huawei"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/daemon"
 	"github.com/recordctl/recordctl/reconcile/state"
@@ -50,7 +51,7 @@ func pct(ds []time.Duration, p float64) time.Duration {
 // provider opening 8-16 s later, and one per command provider added by an
 // edit once those are done.
 func runFleet(b *testing.B, scale float64) fleetRun {
-	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
+	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func runFleet(b *testing.B, scale float64) fleetRun {
 	}
 	// Seed what a daemon that has run for a while holds: every desired
 	// piece has its task, at the emulator and in the state.
-	srv.Emulators["aliyun"].(*aliyun.Emulator).SetRateLimit(0)
+	srv.Emulators["aliyun"].(*aliyunemu.Emulator).SetRateLimit(0)
 	clients := map[string]providers.Provider{}
 	for _, p := range set.Providers {
 		c, err := providers.New(p, providers.Options{})
@@ -134,7 +135,7 @@ func runFleet(b *testing.B, scale float64) fleetRun {
 			Provider: d.Provider.Metadata.Name, Type: d.Provider.Spec.Type, Stream: d.Stream, Start: d.Start, End: d.End,
 			Task: &t, Phase: state.Active, Created: now, Updated: now})
 	}
-	srv.Emulators["aliyun"].(*aliyun.Emulator).SetRateLimit(aliyun.DefaultQPS)
+	srv.Emulators["aliyun"].(*aliyunemu.Emulator).SetRateLimit(aliyunemu.DefaultQPS)
 	st, err := state.Open(statePath)
 	if err != nil {
 		b.Fatal(err)
@@ -212,7 +213,7 @@ func runFleet(b *testing.B, scale float64) fleetRun {
 				}
 			}
 		case "ali":
-			for _, r := range srv.Emulators["aliyun"].(*aliyun.Emulator).Recordings(s) {
+			for _, r := range srv.Emulators["aliyun"].(*aliyunemu.Emulator).Recordings(s) {
 				return r.Started, true
 			}
 		case "hw":
@@ -318,6 +319,10 @@ func BenchmarkMixedFleetDaemon(b *testing.B) {
 	}
 }
 
-func w0(srv *emulate.Server) *tencent.Emulator { return srv.Emulators["tencent"].(*tencent.Emulator) }
-func hw0(srv *emulate.Server) *huawei.Emulator { return srv.Emulators["huawei"].(*huawei.Emulator) }
-func ag0(srv *emulate.Server) *agora.Emulator  { return srv.Emulators["agora"].(*agora.Emulator) }
+func w0(srv *emulate.Server) *tencentemu.Emulator {
+	return srv.Emulators["tencent"].(*tencentemu.Emulator)
+}
+func hw0(srv *emulate.Server) *huaweiemu.Emulator {
+	return srv.Emulators["huawei"].(*huaweiemu.Emulator)
+}
+func ag0(srv *emulate.Server) *agoraemu.Emulator { return srv.Emulators["agora"].(*agoraemu.Emulator) }

@@ -82,6 +82,7 @@ var wantRecorded = map[string]int{
 	"tc open 2026-11-21T11:00:00Z":    1,
 	"tc later 2026-11-21T15:00:00Z":   1,
 	"tc long 2026-11-22T12:00:00Z":    1, // first 24 h link
+	"tc long 2026-11-22T18:00:00Z":    1, // the next link: a window is scheduled whole
 	"tc evening 2026-11-21T12:30:00Z": 1,
 	"ali ali-desk":                    1,
 	"ali ali-fast":                    1,

@@ -14,12 +14,13 @@ import (
 
 	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/providers/agora"
-	"github.com/recordctl/recordctl/providers/aliyun"
+	"github.com/recordctl/recordctl/providers/agora/agoraemu"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
 	_ "github.com/recordctl/recordctl/providers/all"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
-	"github.com/recordctl/recordctl/providers/huawei"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/state"
 	"github.com/recordctl/recordctl/spec"
@@ -49,10 +50,10 @@ var secretEnv = map[string]string{
 // allSecrets lists every credential value the e2e documents reference.
 func allSecrets() []string {
 	return []string{
-		tencent.DemoSecretID, tencent.DemoSecretKey,
-		aliyun.DemoAccessKeyID, aliyun.DemoAccessKeySecret,
-		huawei.DemoAccessKey, huawei.DemoSecretKey,
-		agora.DemoCustomerID, agora.DemoCustomerSecret,
+		tencentemu.DemoSecretID, tencentemu.DemoSecretKey,
+		aliyunemu.DemoAccessKeyID, aliyunemu.DemoAccessKeySecret,
+		huaweiemu.DemoAccessKey, huaweiemu.DemoSecretKey,
+		agoraemu.DemoCustomerID, agoraemu.DemoCustomerSecret,
 		secretToken, secretStorageAK, secretStorageSK, secretBadToken, secretWrong,
 	}
 }
@@ -60,7 +61,7 @@ func allSecrets() []string {
 // TestMain sets the demo credentials and the option secrets in the
 // environment once: the documents reference them by {env: NAME}.
 func TestMain(m *testing.M) {
-	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{})
+	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -83,6 +84,12 @@ type clock struct{ clocktest.Sim }
 
 // Add moves the clock d ahead.
 func (c *clock) Add(d time.Duration) { c.Step(d) }
+
+// instant is the providers' view of the clock: their waits (backoffs
+// between retries) return at once.
+type instant struct{ *clocktest.Fake }
+
+func (instant) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 // syncBuf is a goroutine-safe log sink.
 type syncBuf struct {
@@ -111,7 +118,7 @@ type world struct {
 	t         testing.TB
 	clk       *clock
 	srv       *emulate.Server
-	faults    *providers.Faults
+	faults    *emu.Faults
 	dir       string
 	statePath string
 	store     *state.Local
@@ -131,15 +138,15 @@ func ts(s string) time.Time {
 
 func newWorld(t testing.TB, now string) *world {
 	t.Helper()
-	return newWorldFaults(t, now, providers.NewFaults(1))
+	return newWorldFaults(t, now, emu.NewFaults(1))
 }
 
 // newWorldFaults is newWorld with the emulators' fault injector given (seeded).
-func newWorldFaults(t testing.TB, now string, faults *providers.Faults) *world {
+func newWorldFaults(t testing.TB, now string, faults *emu.Faults) *world {
 	t.Helper()
 	w := &world{t: t, clk: &clock{clocktest.NewSim(ts(now))}, faults: faults, log: &syncBuf{},
 		dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state")}
-	srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{Now: w.clk.Now, Faults: w.faults})
+	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{Now: w.clk.Now, Faults: w.faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,8 +213,8 @@ spec:
 `,
 		srv.URLs["tencent"][0], env("tencent", "secretId"), env("tencent", "secretKey"), rate,
 		srv.URLs["aliyun"][0], env("aliyun", "accessKeyId"), env("aliyun", "accessKeySecret"), rate,
-		huawei.DemoProjectID, srv.URLs["huawei"][0], env("huawei", "accessKey"), env("huawei", "secretKey"), rate,
-		agora.DemoAppID, ag[0], ag[1], env("agora", "customerId"), env("agora", "customerSecret"), rate)
+		huaweiemu.DemoProjectID, srv.URLs["huawei"][0], env("huawei", "accessKey"), env("huawei", "secretKey"), rate,
+		agoraemu.DemoAppID, ag[0], ag[1], env("agora", "customerId"), env("agora", "customerSecret"), rate)
 }
 
 // window is one explicit recording window.
@@ -271,7 +278,7 @@ func (w *world) open() {
 	w.t.Cleanup(func() { st.Close() })
 	w.eng = &reconcile.Engine{Store: st, Clock: w.clk,
 		Log:     slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Options: providers.Options{Now: w.clk.Now, Sleep: noSleep, UserAgent: "recordctl/e2e"},
+		Options: providers.Options{Clock: instant{w.clk.Fake}, UserAgent: "recordctl/e2e"},
 		Exec:    w.exec,
 	}
 }
@@ -324,10 +331,12 @@ func (w *world) assertConverged(what string) {
 	}
 }
 
-func (w *world) tencent() *tencent.Emulator { return w.srv.Emulators["tencent"].(*tencent.Emulator) }
-func (w *world) aliyun() *aliyun.Emulator   { return w.srv.Emulators["aliyun"].(*aliyun.Emulator) }
-func (w *world) huawei() *huawei.Emulator   { return w.srv.Emulators["huawei"].(*huawei.Emulator) }
-func (w *world) agora() *agora.Emulator     { return w.srv.Emulators["agora"].(*agora.Emulator) }
+func (w *world) tencent() *tencentemu.Emulator {
+	return w.srv.Emulators["tencent"].(*tencentemu.Emulator)
+}
+func (w *world) aliyun() *aliyunemu.Emulator { return w.srv.Emulators["aliyun"].(*aliyunemu.Emulator) }
+func (w *world) huawei() *huaweiemu.Emulator { return w.srv.Emulators["huawei"].(*huaweiemu.Emulator) }
+func (w *world) agora() *agoraemu.Emulator   { return w.srv.Emulators["agora"].(*agoraemu.Emulator) }
 
 // live returns the state's live records, by key.
 func (w *world) live() map[string]*state.Record {
@@ -375,8 +384,8 @@ func actions(p *reconcile.Plan) string {
 
 // liveTencent returns the emulator's tasks that still record or will:
 // not deleted, not stopped, not finished.
-func liveTencent(e *tencent.Emulator) []tencent.EmuTask {
-	var out []tencent.EmuTask
+func liveTencent(e *tencentemu.Emulator) []tencentemu.EmuTask {
+	var out []tencentemu.EmuTask
 	for _, t := range e.Tasks() {
 		if t.Status == providers.StatusScheduled || t.Status == providers.StatusRecording {
 			out = append(out, t)
@@ -386,8 +395,8 @@ func liveTencent(e *tencent.Emulator) []tencent.EmuTask {
 }
 
 // liveAgora returns the emulator's recorders still in a channel.
-func liveAgora(e *agora.Emulator, channel string) []agora.Session {
-	var out []agora.Session
+func liveAgora(e *agoraemu.Emulator, channel string) []agoraemu.Session {
+	var out []agoraemu.Session
 	for _, s := range e.Sessions() {
 		if s.Channel == channel && s.Ended.IsZero() {
 			out = append(out, s)

@@ -2,6 +2,7 @@ package emulate_test
 
 import (
 	"context"
+	"github.com/recordctl/recordctl/providers/tencent"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -117,7 +118,10 @@ func TestGuaranteeSlowProviderNeverDelaysOthers(t *testing.T) {
 			d, err := daemon.New(daemon.Config{Dir: w.dir, Engine: w.eng, Clock: w.clk, Resync: -1, Reload: -1, NoWatch: true,
 				Prepare: func(set *spec.Set) error {
 					err := w.srv.Point(set)
-					set.Provider("tc").Spec.Endpoint = tcURL // after the emulator's own endpoints
+					tc := set.Provider("tc")
+					cfg := tc.Spec.Config.(tencent.Config)
+					cfg.Endpoint = tcURL // after the emulator's own endpoints
+					tc.Spec.Config = cfg
 					return err
 				}, OnReconcile: func(r daemon.Report) {
 					mu.Lock()

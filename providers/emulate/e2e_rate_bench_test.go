@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/state"
@@ -27,8 +28,8 @@ func BenchmarkApply400Creates(b *testing.B) {
 			var frac float64
 			var throttles int64
 			for b.Loop() {
-				faults := providers.NewFaults(1)
-				srv, err := emulate.Start("127.0.0.1", 0, providers.EmulatorConfig{Faults: faults})
+				faults := emu.NewFaults(1)
+				srv, err := emulate.Start("127.0.0.1", 0, emu.Config{Faults: faults})
 				if err != nil {
 					b.Fatal(err)
 				}

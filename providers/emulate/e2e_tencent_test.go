@@ -9,6 +9,7 @@ import (
 
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/spec"
 )
@@ -34,7 +35,7 @@ spec:
 `
 
 // taskSet renders the emulator's live tasks as sorted "stream start-end" lines.
-func taskSet(tasks []tencent.EmuTask) []string {
+func taskSet(tasks []tencentemu.EmuTask) []string {
 	var out []string
 	for _, t := range tasks {
 		out = append(out, t.Stream.Name+" "+t.StartTime.UTC().Format(time.RFC3339)+" "+t.EndTime.UTC().Format(time.RFC3339))
@@ -93,7 +94,7 @@ func TestTencentApplyCreatesExactlyTheWindowsAndConverges(t *testing.T) {
 		t.Fatalf("re-apply called CreateRecordTask %d more times", got-creates)
 	}
 	// Every live state record points at the task the emulator holds for it.
-	byID := map[string]tencent.EmuTask{}
+	byID := map[string]tencentemu.EmuTask{}
 	for _, tk := range w.tencent().Tasks() {
 		byID[tk.TaskID] = tk
 	}
@@ -117,7 +118,7 @@ func TestTencentScheduleEditDeletesStopsCreates(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
 	tencentBaseline(w)
 	w.mustReconcile()
-	before := map[string]tencent.EmuTask{}
+	before := map[string]tencentemu.EmuTask{}
 	for _, tk := range w.tencent().Tasks() {
 		before[tk.Stream.Name+" "+tk.StartTime.Format(time.RFC3339)] = tk
 	}
@@ -148,7 +149,7 @@ func TestTencentScheduleEditDeletesStopsCreates(t *testing.T) {
 	if res.Created != 2 || res.Stopped != 1 || res.Deleted != 2 {
 		t.Fatalf("apply: %s", res.Summary())
 	}
-	after := map[string]tencent.EmuTask{}
+	after := map[string]tencentemu.EmuTask{}
 	for _, tk := range w.tencent().Tasks() {
 		after[tk.TaskID] = tk
 	}
@@ -180,26 +181,23 @@ func sortedCopy(s []string) []string {
 	return out
 }
 
-// A 30-hour window becomes two chained tasks, the second created once the
-// lookahead reaches it; a plan between and after the links stays empty.
+// A 30-hour window becomes two chained tasks, both created in the apply
+// that first sees the window (it is scheduled whole); plans between and
+// after the links stay empty.
 func TestTencentLongWindowBecomesChainedTasks(t *testing.T) {
 	w := newWorld(t, "2026-11-21T10:30:00Z")
 	w.write("tencent.yaml", recDoc("marathon", "tc", tcStreamYAML("marathon"), "",
 		win("2026-11-22T00:00:00Z", "2026-11-23T06:00:00Z")))
 	w.mustReconcile()
-	sameLines(t, "before the lookahead reaches the second link", taskSet(liveTencent(w.tencent())), []string{
-		"marathon 2026-11-22T00:00:00Z 2026-11-23T00:00:00Z",
-	})
-	w.clk.Set(ts("2026-11-22T01:00:00Z"))
-	_, res := w.mustReconcile()
-	if res.Created != 1 {
-		t.Fatalf("second link: %s", res.Summary())
-	}
-	sameLines(t, "once the lookahead reaches it", taskSet(liveTencent(w.tencent())), []string{
+	sameLines(t, "the window is scheduled whole", taskSet(liveTencent(w.tencent())), []string{
 		"marathon 2026-11-22T00:00:00Z 2026-11-23T00:00:00Z",
 		"marathon 2026-11-23T00:00:00Z 2026-11-23T06:00:00Z",
 	})
 	w.assertConverged("with both links")
+	w.clk.Set(ts("2026-11-22T01:00:00Z"))
+	if _, res := w.mustReconcile(); res.Created != 0 {
+		t.Fatalf("nothing left to create: %s", res.Summary())
+	}
 	w.clk.Set(ts("2026-11-23T00:30:00Z"))
 	w.mustReconcile()
 	w.assertConverged("after the first link finished")

@@ -7,19 +7,21 @@ import (
 	"testing"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
 // BenchmarkStartRoundtrip measures one signed RunRecord START over loopback
 // HTTP against the emulator (signature built and verified).
 func BenchmarkStartRoundtrip(b *testing.B) {
-	emu := NewEmulator(providers.EmulatorConfig{})
+	emu := huaweiemu.NewEmulator(emu.Config{})
 	srv := httptest.NewServer(emu)
 	b.Cleanup(srv.Close)
-	b.Setenv("BENCH_HW_AK", DemoAccessKey)
-	b.Setenv("BENCH_HW_SK", DemoSecretKey)
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "bench"}, Spec: spec.ProviderSpec{Type: "huawei", Endpoint: srv.URL,
-		ProjectID: DemoProjectID, Credentials: map[string]spec.SecretRef{"accessKey": {Env: "BENCH_HW_AK"}, "secretKey": {Env: "BENCH_HW_SK"}}}}
+	b.Setenv("BENCH_HW_AK", huaweiemu.DemoAccessKey)
+	b.Setenv("BENCH_HW_SK", huaweiemu.DemoSecretKey)
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "bench"}, Spec: spec.ProviderSpec{Type: "huawei", Config: Config{Endpoint: srv.URL,
+		ProjectID: huaweiemu.DemoProjectID}, Credentials: map[string]spec.SecretRef{"accessKey": {Env: "BENCH_HW_AK"}, "secretKey": {Env: "BENCH_HW_SK"}}}}
 	c, err := NewClient(p, providers.Options{})
 	if err != nil {
 		b.Fatal(err)

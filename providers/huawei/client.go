@@ -19,15 +19,18 @@ import (
 // more than 10 s later (seed 002), else LIVE.100011022.
 const MinRestartGap = 10 * time.Second
 
-// Capabilities of the huawei provider: command-driven, no listing API.
+// capabilities of the huawei provider: command-driven, no listing API.
 // DefaultRateLimit 20/s is our conservative choice: Huawei does not document
 // a rate limit for RunRecord/ListRecordRules.
-var Capabilities = providers.Capabilities{
+var capabilities = providers.Capabilities{
 	ScheduleAhead:    false,
 	CanList:          false,
 	MinRestartGap:    MinRestartGap,
-	DefaultRateLimit: 20,
+	DefaultRateLimit: rateLimit,
 }
+
+// rateLimit is our conservative choice, requests/s (see capabilities).
+const rateLimit = 20
 
 // Client is a configured Huawei Cloud Live project. Safe for concurrent use.
 type Client struct {
@@ -38,9 +41,13 @@ type Client struct {
 	http      *http.Client
 	ua        string
 	now       func() time.Time
+	pacer     *providers.Pacer
 
 	mu       sync.Mutex
 	lastStop map[string]time.Time // stream -> when our last STOP returned
+
+	// rules caches each domain's COMMAND_RECORD rules (hasCommandRule).
+	rules providers.Memo[string, []RecordRule]
 }
 
 // New is the registered factory; it resolves the credential references.
@@ -56,29 +63,32 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		return nil, err
 	}
 	ak, sk := creds[0], creds[1]
-	if p.Spec.ProjectID == "" {
+	cfg := configOf(p)
+	if cfg.ProjectID == "" {
 		return nil, fmt.Errorf("provider %s: projectId is required for type huawei", p.Name())
 	}
-	ep := strings.TrimRight(p.Spec.Endpoint, "/")
+	ep := strings.TrimRight(cfg.Endpoint, "/")
 	if ep == "" {
-		if p.Spec.Region == "" {
+		if cfg.Region == "" {
 			return nil, fmt.Errorf("provider %s: region (e.g. cn-north-4) or endpoint is required for type huawei", p.Name())
 		}
-		ep = "https://live." + p.Spec.Region + ".myhuaweicloud.com"
+		ep = "https://live." + cfg.Region + ".myhuaweicloud.com"
 	}
 	if _, err := url.Parse(ep); err != nil {
-		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), p.Spec.Endpoint)
+		return nil, fmt.Errorf("provider %s: endpoint %q is not a URL", p.Name(), cfg.Endpoint)
 	}
 	ua := opts.Agent()
-	return &Client{
-		name: p.Name(), endpoint: ep, projectID: p.Spec.ProjectID, ak: ak, sk: sk,
-		http: opts.Client(), ua: ua, now: opts.Clock(),
+	c := &Client{
+		name: p.Name(), endpoint: ep, projectID: cfg.ProjectID, ak: ak, sk: sk,
+		http: opts.Client(), ua: ua, now: opts.Time().Now, pacer: opts.Pacer,
 		lastStop: map[string]time.Time{},
-	}, nil
+	}
+	c.rules.TTL, c.rules.Clock = RulesTTL, opts.Time()
+	return c, nil
 }
 
 // Capabilities implements providers.Provider.
-func (c *Client) Capabilities() providers.Capabilities { return Capabilities }
+func (c *Client) Capabilities() providers.Capabilities { return capabilities }
 
 // apiError is Huawei's error body.
 type apiError struct {
@@ -90,12 +100,13 @@ type apiError struct {
 
 // do sends one signed request to /v1/{project_id}{path}; body (if any) is
 // JSON-encoded with a trailing newline, as the SDK does; out receives a 2xx JSON body.
-func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body, out any) error {
+func (c *Client) do(ctx context.Context, op, method, path string, query url.Values, body, out any) (err error) {
+	defer func() { c.pacer.Note(err) }() // a throttle slows every request of the account
 	var payload []byte
 	if body != nil {
 		var buf bytes.Buffer
 		if err := json.NewEncoder(&buf).Encode(body); err != nil {
-			return &providers.Error{Class: providers.Permanent, Provider: spec.TypeHuawei, Op: op, Message: "cannot encode request", Err: err}
+			return &providers.Error{Class: providers.Permanent, Provider: Type, Op: op, Message: "cannot encode request", Err: err}
 		}
 		payload = buf.Bytes()
 	}
@@ -105,7 +116,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(payload))
 	if err != nil {
-		return &providers.Error{Class: providers.Permanent, Provider: spec.TypeHuawei, Op: op,
+		return &providers.Error{Class: providers.Permanent, Provider: Type, Op: op,
 			Message: "cannot build request for endpoint " + c.endpoint}
 	}
 	if method == http.MethodGet {
@@ -118,21 +129,22 @@ func (c *Client) do(ctx context.Context, op, method, path string, query url.Valu
 	req.Header.Set(HeaderSdkDate, c.now().UTC().Format(DateFormat))
 	Sign(req, payload, c.ak, c.sk)
 
-	resp, data, err := providers.Exchange(ctx, c.http, req, spec.TypeHuawei, op, c.endpoint)
+	resp, data, err := providers.Exchange(ctx, c.http, req, Type, op, c.endpoint)
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return providers.DecodeJSON(spec.TypeHuawei, op, resp.StatusCode, data, out)
+		return providers.DecodeJSON(Type, op, resp.StatusCode, data, out)
 	}
 	return c.classify(op, resp, data)
 }
 
 func init() {
 	providers.Register(providers.Registration{
-		Type:         spec.TypeHuawei,
-		Capabilities: Capabilities,
+		Type:         Type,
+		Spec:         specType{},
+		Capabilities: capabilities,
 		New:          New,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
+		PointAt:      pointAt,
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -19,7 +21,7 @@ func TestCreateStartsRecordingOnTheWire(t *testing.T) {
 	var got *http.Request
 	var body []byte
 	clk := newClock()
-	emu := NewEmulator(providers.EmulatorConfig{Now: clk.Now})
+	emu := huaweiemu.NewEmulator(emu.Config{Now: clk.Now})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got, body = r.Clone(r.Context()), b
@@ -27,12 +29,12 @@ func TestCreateStartsRecordingOnTheWire(t *testing.T) {
 		emu.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	t.Setenv("H_AK", DemoAccessKey)
-	t.Setenv("H_SK", DemoSecretKey)
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Region: "cn-north-4",
-		ProjectID: DemoProjectID, Endpoint: srv.URL,
+	t.Setenv("H_AK", huaweiemu.DemoAccessKey)
+	t.Setenv("H_SK", huaweiemu.DemoSecretKey)
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Config: Config{Region: "cn-north-4",
+		ProjectID: huaweiemu.DemoProjectID, Endpoint: srv.URL},
 		Credentials: map[string]spec.SecretRef{"accessKey": {Env: "H_AK"}, "secretKey": {Env: "H_SK"}}}}
-	prov, err := providers.New(p, providers.Options{Now: clk.Now, UserAgent: "recordctl/9.9"})
+	prov, err := providers.New(p, providers.Options{Clock: clk, UserAgent: "recordctl/9.9"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestCreateStartsRecordingOnTheWire(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got.Header.Get(k), v)
 		}
 	}
-	if !regexp.MustCompile(`^SDK-HMAC-SHA256 Access=` + DemoAccessKey + `, SignedHeaders=user-agent;x-project-id;x-sdk-date, Signature=[0-9a-f]{64}$`).
+	if !regexp.MustCompile(`^SDK-HMAC-SHA256 Access=` + huaweiemu.DemoAccessKey + `, SignedHeaders=user-agent;x-project-id;x-sdk-date, Signature=[0-9a-f]{64}$`).
 		MatchString(got.Header.Get("Authorization")) {
 		t.Errorf("Authorization = %s", got.Header.Get("Authorization"))
 	}
@@ -118,6 +120,7 @@ func TestMissingCommandRuleIsPermanentWithAdvice(t *testing.T) {
 		t.Fatal("CheckStream found a rule")
 	}
 	f.emu.AddRule("other.example.org", "live", "*", "")
+	f.clk.Advance(RulesTTL) // the domain's rules are cached for RulesTTL
 	if err := f.client.CheckStream(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +155,11 @@ func TestStartWithin10sOfStopIsRetryableWithoutCalling(t *testing.T) {
 	}
 	f.advance(4 * time.Second)
 	starts := f.emu.Calls("RunRecord/START")
+	before := f.clk.Now()
 	_, err = f.client.Create(ctx, createReq(news))
+	if !f.clk.Now().Equal(before) || f.clk.Waiters() != 0 {
+		t.Fatal("Create waited for the gap; it must return it (RetryAfter) for the engine to defer")
+	}
 	pe := perr(t, err, providers.Retryable)
 	if remaining := 6 * time.Second; pe.RetryAfter < remaining || pe.RetryAfter > remaining+time.Second {
 		t.Fatalf("RetryAfter = %v, want ≈ %v", pe.RetryAfter, remaining)
@@ -386,12 +393,12 @@ func TestDeleteListCapabilities(t *testing.T) {
 func TestNewValidatesDocument(t *testing.T) {
 	t.Setenv("H_AK", "ak")
 	t.Setenv("H_SK", "sk")
-	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Region: "cn-north-4",
+	p := &spec.Provider{Metadata: spec.Metadata{Name: "h"}, Spec: spec.ProviderSpec{Type: "huawei", Config: Config{Region: "cn-north-4"},
 		Credentials: map[string]spec.SecretRef{"accessKey": {Env: "H_AK"}, "secretKey": {Env: "H_SK"}}}}
 	if _, err := New(p, providers.Options{}); err == nil || !strings.Contains(err.Error(), "projectId") {
 		t.Fatalf("err = %v", err)
 	}
-	p.Spec.ProjectID = "p1"
+	p.Spec.Config = Config{Region: "cn-north-4", ProjectID: "p1"}
 	c, err := NewClient(p, providers.Options{})
 	if err != nil || c.endpoint != "https://live.cn-north-4.myhuaweicloud.com" {
 		t.Fatalf("client = %+v, %v", c, err)

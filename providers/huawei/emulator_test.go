@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -62,7 +64,7 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules := adminCall(t, f, "GET", "/_emulator/rules", nil)
-	if l := rules["rules"].([]any); len(l) != len(DemoDomains) {
+	if l := rules["rules"].([]any); len(l) != len(huaweiemu.DemoDomains) {
 		t.Fatalf("rules = %v", rules)
 	}
 	recs := adminCall(t, f, "GET", "/_emulator/recordings", sq)
@@ -86,7 +88,7 @@ func TestListRecordRulesValidatesPaging(t *testing.T) {
 		t.Fatalf("limit 101: %+v", pe)
 	}
 	err = f.client.do(context.Background(), "ListRecordRules", "GET", "/record/rules", url.Values{"offset": {"1"}, "limit": {"1"}}, nil, &out)
-	if err != nil || out.Total != len(DemoDomains) || len(out.Rules) != 1 || out.Rules[0].PublishDomain != DemoDomains[1] {
+	if err != nil || out.Total != len(huaweiemu.DemoDomains) || len(out.Rules) != 1 || out.Rules[0].PublishDomain != huaweiemu.DemoDomains[1] {
 		t.Fatalf("page = %+v %v", out, err)
 	}
 	err = f.client.do(context.Background(), "X", "GET", "/no/such/api", nil, nil, nil)
@@ -118,14 +120,14 @@ func TestEmulatorRejectsUnsignedRequests(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
-	r, ok := providers.Lookup(spec.TypeHuawei)
-	if !ok || r.NewEmulator == nil || r.Capabilities != Capabilities {
+	r, ok := providers.Lookup(Type)
+	if !ok || r.Capabilities != capabilities {
 		t.Fatalf("registration = %+v", r)
 	}
-	emu := r.NewEmulator(providers.EmulatorConfig{})
-	p := &spec.Provider{}
-	emu.Configure(p)
-	if p.Spec.ProjectID != DemoProjectID || p.Spec.Region != DemoRegion || emu.DemoCredentials()["secretKey"] != DemoSecretKey {
-		t.Fatalf("configure = %+v", p.Spec)
+	emu := huaweiemu.NewEmulator(emu.Config{})
+	cfg := r.PointAt(Config{ProjectID: "mine"}, []string{"http://127.0.0.1:1"}, emu.DemoFields()).(Config)
+	if cfg.ProjectID != huaweiemu.DemoProjectID || cfg.Region != huaweiemu.DemoRegion || cfg.Endpoint != "http://127.0.0.1:1" ||
+		emu.DemoCredentials()["secretKey"] != huaweiemu.DemoSecretKey {
+		t.Fatalf("pointed at the emulator: %+v", cfg)
 	}
 }

@@ -38,7 +38,7 @@ func (c *Client) classify(op string, resp *http.Response, body []byte) error {
 	if c.sk != "" {
 		msg = strings.ReplaceAll(msg, c.sk, "***")
 	}
-	e := &providers.Error{Provider: spec.TypeHuawei, Op: op, Code: ae.Code, HTTP: resp.StatusCode,
+	e := &providers.Error{Provider: Type, Op: op, Code: ae.Code, HTTP: resp.StatusCode,
 		Message: msg, RequestID: resp.Header.Get("X-Request-Id")}
 	if e.RequestID == "" {
 		e.RequestID = ae.RequestID

@@ -4,40 +4,29 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/huawei/huaweiemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
 // clock is a manual clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock struct{ *clocktest.Fake }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)} }
+func newClock() *clock { return &clock{clocktest.New(time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC))} }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *clock) Advance(d time.Duration) { c.Step(d) }
 
 type fixture struct {
-	emu    *Emulator
+	emu    *huaweiemu.Emulator
 	client *Client
 	clk    *clock // client clock
 	emuClk *clock // emulator clock
-	faults *providers.Faults
+	faults *emu.Faults
 	srv    *httptest.Server
 }
 
@@ -58,14 +47,14 @@ type fixtureOpt struct {
 func newFixture(t *testing.T, o fixtureOpt) *fixture {
 	t.Helper()
 	if o.secret == "" {
-		o.secret = DemoSecretKey
+		o.secret = huaweiemu.DemoSecretKey
 	}
-	f := &fixture{clk: newClock(), faults: providers.NewFaults(1)}
+	f := &fixture{clk: newClock(), faults: emu.NewFaults(1)}
 	f.emuClk = f.clk
 	if o.splitClocks {
 		f.emuClk = newClock()
 	}
-	f.emu = NewEmulator(providers.EmulatorConfig{Now: f.emuClk.Now, Faults: f.faults})
+	f.emu = huaweiemu.NewEmulator(emu.Config{Now: f.emuClk.Now, Faults: f.faults})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o.remoteAddr != "" {
 			r.RemoteAddr = o.remoteAddr
@@ -73,17 +62,16 @@ func newFixture(t *testing.T, o fixtureOpt) *fixture {
 		f.emu.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.srv.Close)
-	t.Setenv("RECORDCTL_TEST_HW_AK", DemoAccessKey)
+	t.Setenv("RECORDCTL_TEST_HW_AK", huaweiemu.DemoAccessKey)
 	t.Setenv("RECORDCTL_TEST_HW_SK", o.secret)
 	p := &spec.Provider{Metadata: spec.Metadata{Name: "hw-test"}, Spec: spec.ProviderSpec{
-		Type: spec.TypeHuawei, Endpoint: f.srv.URL,
+		Type: Type, Config: Config{Region: huaweiemu.DemoRegion, ProjectID: huaweiemu.DemoProjectID, Endpoint: f.srv.URL},
 		Credentials: map[string]spec.SecretRef{
 			"accessKey": {Env: "RECORDCTL_TEST_HW_AK"},
 			"secretKey": {Env: "RECORDCTL_TEST_HW_SK"},
 		},
 	}}
-	f.emu.Configure(p)
-	c, err := NewClient(p, providers.Options{Now: f.clk.Now, HTTPClient: f.srv.Client(), UserAgent: "recordctl-test/1"})
+	c, err := NewClient(p, providers.Options{Clock: f.clk, HTTPClient: f.srv.Client(), UserAgent: "recordctl-test/1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func (c *Client) stopAge(key string, prev time.Time) (time.Duration, bool) {
 // gapError is the Retryable error for a START inside the 10 s window.
 func gapError(s spec.Stream, age time.Duration, code string, httpStatus int) *providers.Error {
 	wait := max(MinRestartGap-age, 0) + gapMargin
-	return &providers.Error{Class: providers.Retryable, Provider: spec.TypeHuawei, Op: OpRunRecord + " START",
+	return &providers.Error{Class: providers.Retryable, Provider: Type, Op: OpRunRecord + " START",
 		Code: code, HTTP: httpStatus, RetryAfter: wait,
 		Message: "a START must come more than 10 s after the STOP of " + s.String() + "; retry in " + wait.String()}
 }
@@ -87,7 +87,9 @@ func (c *Client) start(ctx context.Context, s spec.Stream, prevStop time.Time) e
 		pe.Class = providers.AlreadyExists
 		pe.Message = "the stream is already being recorded; adopting the recording"
 	case pe.Code == CodeIllegal && pe.HTTP == http.StatusNotFound:
-		found, cerr := c.hasCommandRule(ctx, s)
+		// The answer turns the refusal into a Permanent error or not: read
+		// the rules afresh (starts refused at once share one read).
+		found, cerr := c.hasCommandRule(ctx, s, 0)
 		switch {
 		case cerr != nil:
 			return cerr
@@ -140,7 +142,7 @@ func (c *Client) Stop(ctx context.Context, t providers.Task) (providers.Task, er
 
 // Delete is not supported: huawei records on command, nothing is scheduled.
 func (c *Client) Delete(ctx context.Context, t providers.Task) error {
-	return &providers.Error{Class: providers.Permanent, Provider: spec.TypeHuawei, Op: "Delete",
+	return &providers.Error{Class: providers.Permanent, Provider: Type, Op: "Delete",
 		Message: "huawei records on command only; there is no scheduled task to delete (stop it instead)"}
 }
 

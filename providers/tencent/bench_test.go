@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 )
 
 // BenchmarkSign measures one TC3-HMAC-SHA256 signature.
 func BenchmarkSign(b *testing.B) {
-	s := Signer{SecretID: DemoSecretID, SecretKey: DemoSecretKey}
+	s := Signer{SecretID: tencentemu.DemoSecretID, SecretKey: tencentemu.DemoSecretKey}
 	body := []byte(`{"StreamName":"news","DomainName":"push.example.com","AppName":"live","EndTime":1795435200,"StartTime":1795431600}`)
 	for b.Loop() {
 		s.Sign("127.0.0.1:8080", contentType, body, 1795428000)

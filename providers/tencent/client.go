@@ -18,7 +18,7 @@ import (
 
 // Wire constants of the CSS API (tencent.md §1).
 const (
-	Type            = spec.TypeTencent
+	Type            = "tencent"
 	APIVersion      = "2018-08-01"
 	DefaultEndpoint = "https://live.tencentcloudapi.com"
 	contentType     = "application/json"
@@ -36,6 +36,7 @@ type Client struct {
 	http     *http.Client
 	ua       string
 	now      func() time.Time
+	pacer    *providers.Pacer // throttles are reported to it
 }
 
 var _ providers.Provider = (*Client)(nil)
@@ -52,10 +53,11 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("tencent provider %q: %s", p.Metadata.Name, fmt.Sprintf(format, a...))
 	}
-	if p.Spec.Region == "" {
+	cfg := configOf(p)
+	if cfg.Region == "" {
 		return nil, fail("region is required (for example ap-guangzhou)")
 	}
-	endpoint := p.Spec.Endpoint
+	endpoint := cfg.Endpoint
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
@@ -75,11 +77,12 @@ func NewClient(p *spec.Provider, opts providers.Options) (*Client, error) {
 		name:     p.Metadata.Name,
 		endpoint: u.String(),
 		host:     u.Host,
-		region:   p.Spec.Region,
+		region:   cfg.Region,
 		signer:   Signer{SecretID: keys[0], SecretKey: keys[1], Service: Service},
 		http:     opts.Client(),
 		ua:       ua,
-		now:      opts.Clock(),
+		now:      opts.Time().Now,
+		pacer:    opts.Pacer,
 	}, nil
 }
 
@@ -103,7 +106,8 @@ type respError struct {
 // call signs and POSTs one action and decodes Response into out. Every
 // error is a *providers.Error: Response.Error is classified, anything
 // that is not a well-formed HTTP 200 answer is Retryable.
-func (c *Client) call(ctx context.Context, action string, in, out any) error {
+func (c *Client) call(ctx context.Context, action string, in, out any) (err error) {
+	defer func() { c.pacer.Note(err) }()
 	body, err := json.Marshal(in)
 	if err != nil {
 		return &providers.Error{Class: providers.Permanent, Provider: Type, Op: action, Message: "encoding request", Err: err}
@@ -128,6 +132,10 @@ func (c *Client) call(ctx context.Context, action string, in, out any) error {
 
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if te := providers.TLSError(Type, action, c.endpoint, err); te != nil {
+			te.Err = scrubErr{c, err}
+			return te
+		}
 		class := providers.Retryable
 		if errors.Is(err, context.Canceled) {
 			class = providers.Permanent // the caller gave up

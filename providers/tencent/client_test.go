@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -21,7 +23,7 @@ func TestTaskLifecycle(t *testing.T) {
 	ctx := context.Background()
 	tmpl, st := int64(1234), int64(0)
 	req := createReq(news, t0.Add(2*time.Hour), t0.Add(3*time.Hour+30*time.Minute))
-	req.Recording = &spec.Recording{Spec: spec.RecordingSpec{Options: spec.Options{TemplateID: &tmpl, StreamType: &st, Extension: "x"}}}
+	req.Recording = &spec.Recording{Spec: spec.RecordingSpec{Options: Options{TemplateID: &tmpl, StreamType: &st, Extension: "x"}}}
 
 	task, err := f.c.Create(ctx, req)
 	if err != nil {
@@ -152,7 +154,7 @@ func TestCreateRefusedLocally(t *testing.T) {
 		{"no stream name", createReq(spec.Stream{Domain: "d", App: "a"}, t0.Add(time.Hour), t0.Add(2*time.Hour)), "name"},
 		{"bad streamType", func() providers.CreateRequest {
 			r := createReq(news, t0.Add(time.Hour), t0.Add(2*time.Hour))
-			r.Recording = &spec.Recording{Spec: spec.RecordingSpec{Options: spec.Options{StreamType: &bad}}}
+			r.Recording = &spec.Recording{Spec: spec.RecordingSpec{Options: Options{StreamType: &bad}}}
 			return r
 		}(), "streamType"},
 	}
@@ -228,7 +230,7 @@ func TestHeaders(t *testing.T) {
 		f.emu.ServeHTTP(w, r)
 	}))
 	defer spy.Close()
-	f.doc.Spec.Endpoint = spy.URL
+	setEndpoint(f.doc, spy.URL)
 	c := f.client(t, providers.Options{UserAgent: "recordctl/1.2.3"})
 	ctx := context.Background()
 	task, err := c.Create(ctx, createReq(news, t0.Add(time.Hour), t0.Add(2*time.Hour)))
@@ -251,7 +253,7 @@ func TestHeaders(t *testing.T) {
 	for i, h := range seen {
 		if h.Get("X-TC-Action") != want[i] || h.Get("X-TC-Version") != "2018-08-01" || h.Get("X-TC-Region") != "ap-guangzhou" ||
 			h.Get("X-TC-Timestamp") != strconv.FormatInt(t0.Unix(), 10) || h.Get("Content-Type") != "application/json" ||
-			h.Get("User-Agent") != "recordctl/1.2.3" || !strings.HasPrefix(h.Get("Authorization"), "TC3-HMAC-SHA256 Credential="+DemoSecretID+"/2026-11-17/live/tc3_request, SignedHeaders=content-type;host, Signature=") {
+			h.Get("User-Agent") != "recordctl/1.2.3" || !strings.HasPrefix(h.Get("Authorization"), "TC3-HMAC-SHA256 Credential="+tencentemu.DemoSecretID+"/2026-11-17/live/tc3_request, SignedHeaders=content-type;host, Signature=") {
 			t.Errorf("request %d headers: %v", i, h)
 		}
 		if hosts[i] != strings.TrimPrefix(spy.URL, "http://") {
@@ -277,8 +279,8 @@ func TestNewRejectsBadDocuments(t *testing.T) {
 		doc  *spec.Provider
 		want string
 	}{
-		"no region":    {mod(func(p *spec.Provider) { p.Spec.Region = "" }), "region"},
-		"bad endpoint": {mod(func(p *spec.Provider) { p.Spec.Endpoint = "ftp://x" }), "endpoint"},
+		"no region":    {mod(func(p *spec.Provider) { setRegion(p, "") }), "region"},
+		"bad endpoint": {mod(func(p *spec.Provider) { setEndpoint(p, "ftp://x") }), "endpoint"},
 		"no secretKey": {mod(func(p *spec.Provider) { delete(p.Spec.Credentials, "secretKey") }), "credentials.secretKey"},
 		"unset env":    {mod(func(p *spec.Provider) { p.Spec.Credentials["secretId"] = spec.SecretRef{Env: "TEST_TC_UNSET_VAR"} }), "TEST_TC_UNSET_VAR"},
 		"missing file": {mod(func(p *spec.Provider) { p.Spec.Credentials["secretKey"] = spec.SecretRef{File: "/nonexistent/key"} }), "/nonexistent/key"},
@@ -300,10 +302,10 @@ func TestNewRejectsBadDocuments(t *testing.T) {
 }
 
 // TestRegistration: the type is registered with its capabilities, factory
-// and emulator, and the emulator fills the region.
+// and points a document at the emulator, keeping a region it names.
 func TestRegistration(t *testing.T) {
 	r, ok := providers.Lookup("tencent")
-	if !ok || r.New == nil || r.NewEmulator == nil {
+	if !ok || r.New == nil {
 		t.Fatalf("registration %+v", r)
 	}
 	want := providers.Capabilities{ScheduleAhead: true, MaxLookahead: 6 * 24 * time.Hour, MaxTaskDuration: 24 * time.Hour,
@@ -311,18 +313,15 @@ func TestRegistration(t *testing.T) {
 	if r.Capabilities != want {
 		t.Errorf("capabilities %+v", r.Capabilities)
 	}
-	emu := r.NewEmulator(providers.EmulatorConfig{})
-	p := &spec.Provider{}
-	emu.Configure(p)
-	if p.Spec.Region != "ap-guangzhou" {
-		t.Errorf("Configure set region %q", p.Spec.Region)
+	emu := tencentemu.NewEmulator(emu.Config{})
+	cfg := r.PointAt(nil, []string{"http://127.0.0.1:1"}, emu.DemoFields()).(Config)
+	if cfg.Region != "ap-guangzhou" || cfg.Endpoint != "http://127.0.0.1:1" {
+		t.Errorf("PointAt gave %+v, want the emulator's URL and region", cfg)
 	}
-	if c := emu.DemoCredentials(); c["secretId"] != DemoSecretID || c["secretKey"] != DemoSecretKey || len(c) != 2 {
+	if c := emu.DemoCredentials(); c["secretId"] != tencentemu.DemoSecretID || c["secretKey"] != tencentemu.DemoSecretKey || len(c) != 2 {
 		t.Errorf("demo credentials %v", c)
 	}
-	p.Spec.Region = "ap-tokyo"
-	emu.Configure(p)
-	if p.Spec.Region != "ap-tokyo" {
-		t.Errorf("Configure overwrote a region")
+	if cfg := r.PointAt(Config{Region: "ap-tokyo"}, []string{"http://127.0.0.1:1"}, emu.DemoFields()).(Config); cfg.Region != "ap-tokyo" {
+		t.Errorf("PointAt overwrote a region: %+v", cfg)
 	}
 }

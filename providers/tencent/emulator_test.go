@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 )
 
 func unix(d time.Duration) int64 { return t0.Add(d).Unix() }
@@ -79,7 +80,7 @@ func TestEmulatorProtocol(t *testing.T) {
 		{"no authorization", func(r *http.Request) { r.Header.Del("Authorization") }, CodeInvalidAuthorization},
 		{"HMAC-SHA1", func(r *http.Request) { r.Header.Set("Authorization", "HmacSHA1 abc") }, CodeInvalidAuthorization},
 		{"other id", func(r *http.Request) {
-			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), DemoSecretID, "AKIDother", 1))
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), tencentemu.DemoSecretID, "AKIDother", 1))
 		}, CodeSecretIDNotFound},
 		{"tampered signature", func(r *http.Request) {
 			a := r.Header.Get("Authorization")
@@ -111,7 +112,7 @@ func TestEmulatorProtocol(t *testing.T) {
 	unsigned := func(r *http.Request) {
 		r.Header.Set("X-TC-Content-SHA256", "UNSIGNED-PAYLOAD")
 		h := header{"content-type", "application/json"}
-		_, sig := Signer{SecretID: DemoSecretID, SecretKey: DemoSecretKey}.sign("POST", "/", "", []header{h, {"host", r.Host}}, hashHex([]byte("UNSIGNED-PAYLOAD")), t0.Unix())
+		_, sig := Signer{SecretID: tencentemu.DemoSecretID, SecretKey: tencentemu.DemoSecretKey}.sign("POST", "/", "", []header{h, {"host", r.Host}}, hashHex([]byte("UNSIGNED-PAYLOAD")), t0.Unix())
 		a := r.Header.Get("Authorization")
 		r.Header.Set("Authorization", a[:strings.LastIndex(a, "=")+1]+sig)
 	}
@@ -154,7 +155,7 @@ func TestEmulatorDescribe(t *testing.T) {
 			t.Fatalf("page %d: %v", pages, resp)
 		}
 		list, _ := resp["TaskList"].([]any)
-		if len(list) > DefaultPageSize {
+		if len(list) > tencentemu.DefaultPageSize {
 			t.Fatalf("page of %d", len(list))
 		}
 		for _, x := range list {
@@ -216,7 +217,7 @@ func TestEmulatorAdmin(t *testing.T) {
 		return resp, b
 	}
 	resp, b := do("POST", "/_emulator/tasks", `{"stream":{"domain":"push.example.com","app":"live","name":"news"},"startTime":"2026-11-17T11:00:00Z","endTime":"2026-11-17T12:00:00Z"}`)
-	var injected EmuTask
+	var injected tencentemu.EmuTask
 	if resp.StatusCode != 201 || json.Unmarshal(b, &injected) != nil || injected.TaskID == "" || !injected.Injected || injected.Stream != news {
 		t.Fatalf("inject: %d %s", resp.StatusCode, b)
 	}
@@ -224,7 +225,7 @@ func TestEmulatorAdmin(t *testing.T) {
 		t.Errorf("incomplete inject: %d", resp.StatusCode)
 	}
 	resp, b = do("GET", "/_emulator/tasks", "")
-	var tasks []EmuTask
+	var tasks []tencentemu.EmuTask
 	if resp.StatusCode != 200 || json.Unmarshal(b, &tasks) != nil || len(tasks) != 1 || tasks[0].TaskID != injected.TaskID || tasks[0].Status != providers.StatusScheduled {
 		t.Fatalf("tasks: %d %s", resp.StatusCode, b)
 	}

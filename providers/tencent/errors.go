@@ -117,7 +117,7 @@ func (c *Client) classify(op, code, msg, requestID string) *providers.Error {
 	switch code {
 	case CodeUnsupportedRegion:
 		r.class = providers.Permanent
-		hint = "region " + c.region + " does not offer recording tasks: use one of " + strings.Join(Regions, ", ")
+		hint = "region " + c.region + " does not offer recording tasks: use one of " + strings.Join(regions, ", ")
 	case CodeUnauthorized:
 		hint = "the CAM user behind this secretId may not call live:" + op + ": grant it in CAM (https://console.cloud.tencent.com/cam)"
 	}
@@ -152,12 +152,4 @@ func (c *Client) scrub(s string) string {
 		}
 	}
 	return s
-}
-
-// Regions accept the recording task APIs (tencent.md §1; beijing and
-// shanghai also appear in the SDK vectors).
-var Regions = []string{
-	"ap-bangkok", "ap-beijing", "ap-guangzhou", "ap-hongkong", "ap-jakarta", "ap-mumbai", "ap-seoul",
-	"ap-shanghai", "ap-singapore", "ap-tokyo", "eu-frankfurt", "na-ashburn", "na-siliconvalley",
-	"na-toronto", "sa-saopaulo",
 }

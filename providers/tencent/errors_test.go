@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -137,7 +138,7 @@ func TestAuthFailures(t *testing.T) {
 		t.Errorf("wrong key: %v", err)
 	}
 
-	t.Setenv("TEST_TC_SECRET_KEY", DemoSecretKey)
+	t.Setenv("TEST_TC_SECRET_KEY", tencentemu.DemoSecretKey)
 	t.Setenv("TEST_TC_SECRET_ID", "AKIDnobodyHasThisId000000000000000000")
 	c = f.client(t, providers.Options{})
 	_, err = c.List(ctx, providers.Scope{Streams: []spec.Stream{news}, From: t0, To: t0.Add(time.Hour)})
@@ -148,30 +149,34 @@ func TestAuthFailures(t *testing.T) {
 		t.Errorf("error shows the secretId: %v", err)
 	}
 
-	t.Setenv("TEST_TC_SECRET_ID", DemoSecretID)
+	t.Setenv("TEST_TC_SECRET_ID", tencentemu.DemoSecretID)
 	for _, skew := range []time.Duration{6 * time.Minute, -6 * time.Minute} {
-		c = f.client(t, providers.Options{Now: func() time.Time { return f.clk.Now().Add(skew) }})
+		c = f.client(t, providers.Options{Clock: skewed{f.clk, skew}})
 		_, err = c.Stop(ctx, providers.Task{ID: "x"})
 		if pe := asProviderError(t, err); pe.Code != CodeSignatureExpire || pe.Class != providers.Retryable || !strings.Contains(pe.Message, "clock") {
 			t.Errorf("skew %v: %v", skew, err)
 		}
 	}
-	c = f.client(t, providers.Options{Now: func() time.Time { return f.clk.Now().Add(4 * time.Minute) }})
+	c = f.client(t, providers.Options{Clock: skewed{f.clk, 4 * time.Minute}})
 	if _, err := c.Stop(ctx, providers.Task{ID: "x"}); err != nil {
 		t.Errorf("4 minutes of skew are tolerated: %v", err)
 	}
 }
 
-// TestRegionRejected: a region without the task API is a permanent error
-// listing the allowed ones.
+// TestRegionRejected: a region without the task API (ap-shanghai is a CSS
+// region, but not one of the task API's) is a permanent error listing the
+// allowed ones.
 func TestRegionRejected(t *testing.T) {
-	f := newFixture(t)
-	f.doc.Spec.Region = "ap-nowhere"
-	c := f.client(t, providers.Options{})
-	_, err := c.Stop(context.Background(), providers.Task{ID: "x"})
-	pe := asProviderError(t, err)
-	if pe.Code != CodeUnsupportedRegion || pe.Class != providers.Permanent || !strings.Contains(pe.Message, "ap-nowhere") || !strings.Contains(pe.Message, "ap-singapore") {
-		t.Errorf("got %v", err)
+	for _, region := range []string{"ap-nowhere", "ap-shanghai"} {
+		f := newFixture(t)
+		setRegion(f.doc, region)
+		c := f.client(t, providers.Options{})
+		_, err := c.Stop(context.Background(), providers.Task{ID: "x"})
+		pe := asProviderError(t, err)
+		if pe.Code != CodeUnsupportedRegion || pe.Class != providers.Permanent || !strings.Contains(pe.Message, region) ||
+			!strings.Contains(pe.Message, "ap-singapore") || strings.Contains(pe.Message, "ap-beijing") {
+			t.Errorf("%s: got %v", region, err)
+		}
 	}
 }
 
@@ -193,7 +198,7 @@ func TestVODInactive(t *testing.T) {
 // is throttled; a second later requests pass again.
 func TestRateLimit(t *testing.T) {
 	f := newFixture(t)
-	f.emu.wall = f.clk.Now // make the bucket follow only the test clock
+	f.emu.SetWallClock(f.clk.Now) // make the bucket follow only the test clock
 	f.emu.SetRateLimit(20)
 	ctx := context.Background()
 	stop := func() error { _, err := f.c.Stop(ctx, providers.Task{ID: "x"}); return err }
@@ -242,7 +247,7 @@ func TestTransportErrors(t *testing.T) {
 		"no Response": {serve(200, `{"foo":1}`), providers.Retryable, 200},
 		"closed port": {closed.URL, providers.Retryable, 0},
 	} {
-		f.doc.Spec.Endpoint = tc.endpoint
+		setEndpoint(f.doc, tc.endpoint)
 		c := f.client(t, providers.Options{})
 		_, err := c.Stop(ctx, providers.Task{ID: "x"})
 		pe := asProviderError(t, err)
@@ -251,7 +256,7 @@ func TestTransportErrors(t *testing.T) {
 		}
 	}
 
-	f.doc.Spec.Endpoint = f.srv.URL
+	setEndpoint(f.doc, f.srv.URL)
 	f.faults.SetTimeoutRate(1)
 	c := f.client(t, providers.Options{HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}})
 	_, err := c.Stop(ctx, providers.Task{ID: "x"})
@@ -279,10 +284,10 @@ func TestSecretsScrubbed(t *testing.T) {
 	f := newFixture(t)
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"Response":{"Error":{"Code":"AuthFailure.SignatureFailure","Message":"bad %s with key %s"},"RequestId":"r"}}`,
-			r.Header.Get("Authorization"), DemoSecretKey)
+			r.Header.Get("Authorization"), tencentemu.DemoSecretKey)
 	}))
 	defer echo.Close()
-	f.doc.Spec.Endpoint = echo.URL
+	setEndpoint(f.doc, echo.URL)
 	c := f.client(t, providers.Options{})
 	_, err := c.Stop(context.Background(), providers.Task{ID: "x"})
 	if err == nil || !strings.Contains(err.Error(), "[redacted]") {

@@ -10,11 +10,14 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/recordctl/recordctl/internal/clock"
+	"github.com/recordctl/recordctl/internal/clock/clocktest"
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
 )
 
@@ -22,28 +25,23 @@ import (
 var t0 = time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC)
 
 // fakeClock is a settable clock shared by client and emulator.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+type fakeClock struct{ *clocktest.Fake }
+
+func (c *fakeClock) Advance(d time.Duration) { c.Step(d) }
+
+// skewed is c seen from a machine whose clock is off by d.
+type skewed struct {
+	clock.Clock
+	d time.Duration
 }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (s skewed) Now() time.Time { return s.Clock.Now().Add(s.d) }
 
 // fixture is a client talking to an emulator over loopback HTTP.
 type fixture struct {
 	clk    *fakeClock
-	faults *providers.Faults
-	emu    *Emulator
+	faults *emu.Faults
+	emu    *tencentemu.Emulator
 	srv    *httptest.Server
 	c      *Client
 	doc    *spec.Provider
@@ -53,24 +51,23 @@ type fixture struct {
 // credentials, read from the environment as a user would configure them.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{clk: &fakeClock{t: t0}, faults: providers.NewFaults(7)}
-	f.emu = NewEmulator(providers.EmulatorConfig{Now: f.clk.Now, Faults: f.faults})
+	f := &fixture{clk: &fakeClock{clocktest.New(t0)}, faults: emu.NewFaults(7)}
+	f.emu = tencentemu.NewEmulator(emu.Config{Now: f.clk.Now, Faults: f.faults})
 	f.srv = httptest.NewServer(f.emu.Handlers()[0])
 	t.Cleanup(f.srv.Close)
-	t.Setenv("TEST_TC_SECRET_ID", DemoSecretID)
-	t.Setenv("TEST_TC_SECRET_KEY", DemoSecretKey)
+	t.Setenv("TEST_TC_SECRET_ID", tencentemu.DemoSecretID)
+	t.Setenv("TEST_TC_SECRET_KEY", tencentemu.DemoSecretKey)
 	f.doc = &spec.Provider{
 		Metadata: spec.Metadata{Name: "tc"},
 		Spec: spec.ProviderSpec{
-			Type:     Type,
-			Endpoint: f.srv.URL,
+			Type:   Type,
+			Config: Config{Region: "ap-guangzhou", Endpoint: f.srv.URL},
 			Credentials: map[string]spec.SecretRef{
 				"secretId":  {Env: "TEST_TC_SECRET_ID"},
 				"secretKey": {Env: "TEST_TC_SECRET_KEY"},
 			},
 		},
 	}
-	f.emu.Configure(f.doc)
 	f.c = f.client(t, providers.Options{})
 	return f
 }
@@ -78,8 +75,8 @@ func newFixture(t testing.TB) *fixture {
 // client builds another client for the fixture's document and clock.
 func (f *fixture) client(t testing.TB, opts providers.Options) *Client {
 	t.Helper()
-	if opts.Now == nil {
-		opts.Now = f.clk.Now
+	if opts.Clock == nil {
+		opts.Clock = f.clk
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "recordctl/test"
@@ -117,7 +114,7 @@ func noSecrets(t testing.TB, err error) {
 	if err == nil {
 		return
 	}
-	for _, s := range []string{DemoSecretKey, DemoSecretID, wrongKey} {
+	for _, s := range []string{tencentemu.DemoSecretKey, tencentemu.DemoSecretID, wrongKey} {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error leaks a credential: %v", err)
 		}
@@ -134,13 +131,13 @@ func (f *fixture) rawCall(t testing.TB, action, body string, mutate func(*http.R
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, f.srv.URL+"/", strings.NewReader(body))
 	host := strings.TrimPrefix(f.srv.URL, "http://")
 	ts := f.clk.Now().Unix()
-	auth, _ := Signer{SecretID: DemoSecretID, SecretKey: DemoSecretKey}.Sign(host, "application/json", []byte(body), ts)
+	auth, _ := Signer{SecretID: tencentemu.DemoSecretID, SecretKey: tencentemu.DemoSecretKey}.Sign(host, "application/json", []byte(body), ts)
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-TC-Action", action)
 	req.Header.Set("X-TC-Version", APIVersion)
 	req.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("X-TC-Region", DefaultRegion)
+	req.Header.Set("X-TC-Region", tencentemu.DefaultRegion)
 	if mutate != nil {
 		mutate(req)
 	}
@@ -171,4 +168,18 @@ func jsonBody(v any) string {
 	var b bytes.Buffer
 	_ = json.NewEncoder(&b).Encode(v)
 	return strings.TrimSpace(b.String())
+}
+
+// setEndpoint points doc at url.
+func setEndpoint(doc *spec.Provider, url string) {
+	c := configOf(doc)
+	c.Endpoint = url
+	doc.Spec.Config = c
+}
+
+// setRegion changes doc's region.
+func setRegion(doc *spec.Provider, region string) {
+	c := configOf(doc)
+	c.Region = region
+	doc.Spec.Config = c
 }

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/spec"
-	"golang.org/x/time/rate"
 )
 
 // TestListPaging: with two tasks per page the client follows ScrollToken
@@ -62,7 +62,7 @@ func TestListLongRange(t *testing.T) {
 	f.emu.SetRateLimit(0)
 	from, to := t0.Add(-20*24*time.Hour), t0.Add(5*24*time.Hour)
 	want := map[string]bool{}
-	var all []EmuTask
+	var all []tencentemu.EmuTask
 	// A 20-hour task every 13 hours: many straddle any boundary.
 	for s := from.Add(-3 * 24 * time.Hour); s.Before(to.Add(3 * 24 * time.Hour)); s = s.Add(13 * time.Hour) {
 		task := f.emu.InjectTask(news, s, s.Add(20*time.Hour))
@@ -204,7 +204,7 @@ func TestListQueryWindows(t *testing.T) {
 		f.emu.ServeHTTP(w, r)
 	}))
 	defer spy.Close()
-	f.doc.Spec.Endpoint = spy.URL
+	setEndpoint(f.doc, spy.URL)
 	c := f.client(t, providers.Options{})
 	if _, err := c.List(context.Background(), providers.Scope{Streams: []spec.Stream{news, sports}, From: t0.Add(-10 * 24 * time.Hour), To: t0.Add(2 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -248,7 +248,7 @@ func TestListManyStreams(t *testing.T) {
 	}
 
 	f.emu.SetPageSize(1) // 41 pages: more requests than the 20/s limit allows at once
-	paced := f.client(t, providers.Options{Limiter: rate.NewLimiter(RateLimit, 1)})
+	paced := f.client(t, providers.Options{Pacer: providers.NewPacer(RateLimit, nil)})
 	if got, err = paced.List(context.Background(), scope); err != nil || len(got) != 40 {
 		t.Fatalf("paced client: %d tasks, %v", len(got), err)
 	}

@@ -58,10 +58,8 @@ func (c *Client) Create(ctx context.Context, req providers.CreateRequest) (provi
 	end := time.Unix(req.End.Unix(), 0).UTC()
 	s := req.Stream
 	body := createRequest{StreamName: s.Name, DomainName: s.Domain, AppName: s.App, StartTime: start.Unix(), EndTime: end.Unix()}
-	if req.Recording != nil {
-		o := req.Recording.Spec.Options
-		body.TemplateID, body.StreamType, body.Extension = o.TemplateID, o.StreamType, o.Extension
-	}
+	o := optionsOf(req.Recording)
+	body.TemplateID, body.StreamType, body.Extension = o.TemplateID, o.StreamType, o.Extension
 	if msg := checkCreate(body, nowS); msg != "" {
 		return providers.Task{}, &providers.Error{Class: providers.Permanent, Provider: Type, Op: op,
 			Message: fmt.Sprintf("%s %s [%s, %s): %s", req.Key, s, req.Start.UTC().Format(time.RFC3339), req.End.UTC().Format(time.RFC3339), msg)}

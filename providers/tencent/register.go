@@ -5,8 +5,9 @@ import "github.com/recordctl/recordctl/providers"
 func init() {
 	providers.Register(providers.Registration{
 		Type:         Type,
+		Spec:         specType{},
 		Capabilities: capabilities,
 		New:          New,
-		NewEmulator:  func(cfg providers.EmulatorConfig) providers.Emulator { return NewEmulator(cfg) },
+		PointAt:      pointAt,
 	})
 }

@@ -219,14 +219,14 @@ func seedFleet(b *testing.B, h *harness) {
 			Stream: r.Spec.Stream, Start: w.Start, End: w.End, Phase: state.Active, Created: now, Updated: now}
 		if r.Spec.Provider == "tx" {
 			t := h.tx.InjectTask(r.Spec.Stream, w.Start, w.End)
-			rc.Type = spec.TypeTencent
+			rc.Type = "tencent"
 			rc.Task = &providers.Task{ID: t.TaskID, Stream: r.Spec.Stream, Start: w.Start, End: w.End, Status: providers.StatusRecording}
 		} else {
 			t, err := ali.Create(context.Background(), providers.CreateRequest{Key: key, Recording: r, Stream: r.Spec.Stream, Start: w.Start, End: w.End, Now: now})
 			if err != nil {
 				b.Fatal(err)
 			}
-			rc.Type = spec.TypeAliyun
+			rc.Type = "aliyun"
 			rc.Task = &t
 		}
 		recs = append(recs, rc)

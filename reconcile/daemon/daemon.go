@@ -118,9 +118,8 @@ type Daemon struct {
 	m       *metrics
 	trigger chan struct{}
 
-	lagMu    sync.Mutex
-	lagFloor time.Time       // windows starting after this opened while the daemon ran
-	lagSeen  map[string]bool // window keys whose first start call was measured
+	lagMu   sync.Mutex
+	lagSeen map[string]time.Time // window pieces whose first create was measured -> piece end
 
 	wmu     sync.Mutex // guards workers
 	workers map[string]*worker
@@ -187,7 +186,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.Grace = DefaultGrace
 	}
 	d := &Daemon{cfg: cfg, eng: eng, clk: cfg.Clock, log: cfg.Log, dir: dir, trigger: make(chan struct{}, 1),
-		loader: newLoader(dir, cfg.Clock.Now), lagSeen: map[string]bool{}, workers: map[string]*worker{},
+		loader: newLoader(dir, cfg.Clock.Now), lagSeen: map[string]time.Time{}, workers: map[string]*worker{},
 		last: map[string]*Report{}, leading: map[string]bool{}, observed: map[string][]providers.Task{}, lastLogged: map[string]string{}}
 	eng.Exec.Grace = cfg.Grace
 	d.reg = cfg.Registry
@@ -286,11 +285,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			events = w.changed
 		}
 	}
-	d.log.Info("daemon started", "dir", d.dir, "resync", durOrNever(d.cfg.Resync), "lookahead", d.eng.Lookahead.String(),
+	d.log.Info("daemon started", "dir", d.dir, "resync", durOrNever(d.cfg.Resync), "lookahead", d.eng.Lookahead,
 		"allow_mass_stop", d.cfg.AllowMassStop)
-	d.lagMu.Lock()
-	d.lagFloor = d.clk.Now()
-	d.lagMu.Unlock()
 
 	d.reload(true)
 	d.computeEdge()
@@ -469,12 +465,12 @@ func (d *Daemon) shutdown() {
 	d.mu.Unlock()
 	d.m.ready.Set(0)
 	d.wg.Wait() // every worker has finished its calls under way and resigned
-	d.log.Info("daemon stopped: state saved; recordings keep running and are picked up by the next start")
+	d.log.Info("daemon stopped: every state write made was durable when acknowledged; recordings keep running and are picked up by the next start")
 }
 
-func durOrNever(x time.Duration) string {
+func durOrNever(x time.Duration) any {
 	if x < 0 {
 		return "never"
 	}
-	return x.String()
+	return x // a duration: seconds in JSON logs
 }

@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
-	"github.com/recordctl/recordctl/providers/aliyun"
-	"github.com/recordctl/recordctl/providers/tencent"
+	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
+	_ "github.com/recordctl/recordctl/providers/all"
+	"github.com/recordctl/recordctl/providers/emu"
+	"github.com/recordctl/recordctl/providers/tencent/tencentemu"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/state"
 )
@@ -115,8 +117,8 @@ type harness struct {
 	t         testing.TB
 	dir       string
 	statePath string
-	tx        *tencent.Emulator
-	ali       *aliyun.Emulator
+	tx        *tencentemu.Emulator
+	ali       *aliyunemu.Emulator
 	txCalls   recorder
 	aliCalls  recorder
 	txURL     string
@@ -140,18 +142,18 @@ const (
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), statePath: filepath.Join(t.TempDir(), "state"), logs: &syncBuffer{}}
-	h.tx = tencent.NewEmulator(providers.EmulatorConfig{})
+	h.tx = tencentemu.NewEmulator(emu.Config{})
 	h.tx.SetPageSize(100)
-	h.ali = aliyun.NewEmulator(providers.EmulatorConfig{})
+	h.ali = aliyunemu.NewEmulator(emu.Config{})
 	txSrv := httptest.NewServer(h.txCalls.wrap(h.tx, true))
 	aliSrv := httptest.NewServer(h.aliCalls.wrap(h.ali, false))
 	t.Cleanup(txSrv.Close)
 	t.Cleanup(aliSrv.Close)
 	h.txURL, h.aliURL = txSrv.URL, aliSrv.URL
-	os.Setenv(envTxID, tencent.DemoSecretID)
-	os.Setenv(envTxKey, tencent.DemoSecretKey)
-	os.Setenv(envAliID, aliyun.DemoAccessKeyID)
-	os.Setenv(envAliKey, aliyun.DemoAccessKeySecret)
+	os.Setenv(envTxID, tencentemu.DemoSecretID)
+	os.Setenv(envTxKey, tencentemu.DemoSecretKey)
+	os.Setenv(envAliID, aliyunemu.DemoAccessKeyID)
+	os.Setenv(envAliKey, aliyunemu.DemoAccessKeySecret)
 	h.cfg = Config{Resync: time.Hour, Reload: time.Hour, Debounce: 20 * time.Millisecond, Grace: 5 * time.Second}
 	t.Cleanup(func() {
 		h.stop()

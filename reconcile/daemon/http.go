@@ -24,6 +24,11 @@ func (d *Daemon) Handler() http.Handler {
 		ok, reasons := d.Ready()
 		if ok {
 			fmt.Fprintln(w, "ready")
+			if led := d.Leading(); len(led) > 0 {
+				fmt.Fprintln(w, "leading: "+strings.Join(led, ", "))
+			} else {
+				fmt.Fprintln(w, "standby: leading no provider (another replica does)")
+			}
 			return
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -33,11 +38,25 @@ func (d *Daemon) Handler() http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg}))
+	d.registerCalendar(mux) // /calendar, /calendar.ics (calendar.go)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "recordctl run: /healthz /readyz /metrics")
+		fmt.Fprintln(w, "recordctl run: /healthz /readyz /metrics /calendar /calendar.ics")
 	})
 	return mux
+}
+
+// Leading names the Provider documents this process reconciles (all of
+// them on a local state; those whose election it won on etcd), sorted.
+func (d *Daemon) Leading() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	names := make([]string, 0, len(d.leading))
+	for name := range d.leading {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Ready reports whether the daemon is ready and, if not, why: spec errors

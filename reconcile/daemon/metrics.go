@@ -28,6 +28,26 @@ type metrics struct {
 	lastSuccess  prometheus.Gauge
 	ready        prometheus.Gauge
 	watch        *prometheus.CounterVec // kind
+	throttles    *prometheus.CounterVec // provider, op
+	recorded     *prometheus.CounterVec // provider
+}
+
+// BuildInfo says what binary is running (recordctl_build_info).
+type BuildInfo struct {
+	Version, Revision, GoVersion string
+}
+
+// NewRegistry returns a registry with the Go runtime and process
+// collectors and recordctl_build_info{version,revision,goversion} = 1, for
+// Config.Registry.
+func NewRegistry(b BuildInfo) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	registerRuntime(reg)
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "recordctl_build_info",
+		Help: "Always 1; the labels say which recordctl build is running."}, []string{"version", "revision", "goversion"})
+	g.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
+	reg.MustRegister(g)
+	return reg
 }
 
 // newMetrics registers every series on reg; nextEdge feeds the gauge of
@@ -41,7 +61,7 @@ func newMetrics(reg prometheus.Registerer, nextEdge func() float64) *metrics {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_actions_total",
 			Help: "Plan actions carried out, by kind (create, stop, delete, adopt, reassert), Provider document and result."}, []string{"kind", "provider", "result"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_provider_requests_total",
-			Help: "Provider calls by Provider document, operation and the provider's code (OK on success)."}, []string{"provider", "op", "code"}),
+			Help: "Requests sent to providers, by Provider document, operation and the provider's code (OK on success); lists answered without a request are not counted."}, []string{"provider", "op", "code"}),
 		requestDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recordctl_provider_request_duration_seconds",
 			Help: "Provider call latency by Provider document and operation.", Buckets: prometheus.DefBuckets}, []string{"provider", "op"}),
 		tasks: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "recordctl_managed_tasks",
@@ -55,10 +75,14 @@ func newMetrics(reg prometheus.Registerer, nextEdge func() float64) *metrics {
 		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "recordctl_held_actions",
 			Help: "Stops and deletes held back at the last reconcile, by reason (spec-errors, mass-stop)."}, []string{"reason"}),
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recordctl_window_start_lag_seconds",
-			Help:    "Command providers: from a window's start to its start call, for windows that opened while the daemon ran.",
-			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}}, []string{"provider"}),
+			Help:    "From a window's start to the first call that creates its task (0 when created ahead); windows found already open at startup included.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}}, []string{"provider"}),
 		missed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_windows_missed_total",
 			Help: "Windows that got no accepted start: by Provider document and reason (down: opened and closed while recordctl was not reconciling the provider; late: a start could no longer succeed before the window closed)."}, []string{"provider", "reason"}),
+		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_provider_throttles_total",
+			Help: "Requests a provider refused as over its rate limit, by Provider document and operation."}, []string{"provider", "op"}),
+		recorded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recordctl_windows_recorded_total",
+			Help: "Window pieces whose task was created or adopted, by Provider document."}, []string{"provider"}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "recordctl_last_reconcile_success_timestamp_seconds",
 			Help: "Unix time of the last reconcile without errors."}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "recordctl_ready",
@@ -67,7 +91,7 @@ func newMetrics(reg prometheus.Registerer, nextEdge func() float64) *metrics {
 			Help: "File watch events by kind (event, overflow, error)."}, []string{"kind"}),
 	}
 	reg.MustRegister(m.reconcileDur, m.reconciles, m.actions, m.requests, m.requestDur, m.tasks, m.specErrors,
-		m.specStale, m.reloads, m.held, m.lag, m.missed, m.lastSuccess, m.ready, m.watch,
+		m.specStale, m.reloads, m.held, m.lag, m.missed, m.lastSuccess, m.ready, m.watch, m.throttles, m.recorded,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recordctl_next_window_edge_seconds",
 			Help: "Seconds until the next window edge the daemon will wake for; -1 when none is due before the next resync."}, nextEdge))
 	return m
@@ -82,6 +106,9 @@ func registerRuntime(reg prometheus.Registerer) {
 func (m *metrics) observeCall(provider, op string, err error, took time.Duration) {
 	m.requests.WithLabelValues(provider, op, errCode(err)).Inc()
 	m.requestDur.WithLabelValues(provider, op).Observe(took.Seconds())
+	if providers.ClassOf(err) == providers.Throttled {
+		m.throttles.WithLabelValues(provider, op).Inc()
+	}
 }
 
 // errCode is the provider's own code for err, "OK" for nil, or the error's

@@ -13,6 +13,7 @@ import (
 	"github.com/recordctl/recordctl/providers"
 	"github.com/recordctl/recordctl/reconcile"
 	"github.com/recordctl/recordctl/reconcile/state"
+	"github.com/recordctl/recordctl/spec"
 )
 
 // errShutdown marks a reconcile cut short because the daemon is stopping.
@@ -236,23 +237,58 @@ func (d *Daemon) reconcileOne(ctx context.Context, name, trigger string, at, sin
 	return rep
 }
 
-// observeCall is the executor's per-call hook: request metrics, and the
-// window-start lag of command providers' first start call for windows
-// that opened while the daemon was running.
+// observeCall is the executor's per-call hook: request metrics (lists
+// that providers answer without a request are not requests), and the
+// lateness of the first create call of every window piece, including
+// windows found already open at startup.
 func (d *Daemon) observeCall(a reconcile.Action, err error, took time.Duration) {
+	if a.Action == "list" && !d.listRequests(a.Provider) {
+		return
+	}
 	d.m.observeCall(a.Provider, string(a.Action), err, took)
-	if a.Action != reconcile.Create || d.eng.Caps(a.Type).ScheduleAhead {
+	if a.Action != reconcile.Create || a.Piece.Start.Equal(spec.ContinuousStart) {
 		return
 	}
 	start := d.clk.Now().Add(-took)
 	d.lagMu.Lock()
-	floor, first := d.lagFloor, !d.lagSeen[a.Key]
-	d.lagSeen[a.Key] = true
+	first := d.lagSeen[a.Key].IsZero()
+	if first {
+		for k, end := range d.lagSeen { // forget windows that have ended
+			if end.Before(start) {
+				delete(d.lagSeen, k)
+			}
+		}
+		d.lagSeen[a.Key] = a.Piece.End
+	}
 	d.lagMu.Unlock()
-	if floor.IsZero() || !first || !a.Piece.Start.After(floor) || start.Before(a.Piece.Start) {
+	if !first {
 		return
 	}
-	d.m.lag.WithLabelValues(a.Provider).Observe(start.Sub(a.Piece.Start).Seconds())
+	d.m.lag.WithLabelValues(a.Provider).Observe(max(0, start.Sub(a.Piece.Start).Seconds()))
+}
+
+// listRequests reports whether a List of provider sends requests: those
+// that cannot list answer from the state, except for live tasks they query
+// one by one (agora).
+func (d *Daemon) listRequests(provider string) bool {
+	d.mu.Lock()
+	var typ string
+	if d.docs.Set != nil {
+		if p := d.docs.Set.Provider(provider); p != nil {
+			typ = p.Spec.Type
+		}
+	}
+	obs := d.observed[provider]
+	d.mu.Unlock()
+	if typ == "" || d.eng.Caps(typ).CanList {
+		return true
+	}
+	for _, t := range obs {
+		if t.Handle != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func observedStatus(obs map[string][]providers.Task) map[string]providers.Status {
@@ -288,6 +324,9 @@ func (d *Daemon) record(rep *Report) {
 		for _, o := range rep.Result.Outcomes {
 			a := o.Action
 			d.m.actions.WithLabelValues(string(a.Action), a.Provider, o.Result).Inc()
+			if a.Action == reconcile.Create && (o.Result == "created" || o.Result == "adopted") || a.Action == reconcile.Adopt && o.Result == "adopted" {
+				d.m.recorded.WithLabelValues(a.Provider).Inc()
+			}
 			if a.Action == reconcile.Create && strings.HasPrefix(a.Reason, "drift") {
 				d.log.Warn("drift repaired", "recording", a.Recording, "window", a.Key, "provider", a.Provider,
 					"reason", a.Reason, "result", o.Result)

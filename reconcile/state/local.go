@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,24 +16,50 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/recordctl/recordctl/internal/clock"
 )
 
 // Local is the default store: a JSON snapshot plus an append-only journal
 // beside it (PATH and PATH.journal, mode 0600), guarded by an exclusive lock
 // file so two processes cannot write at once. Each Update appends only the
-// records it changed and fsyncs; the snapshot is rewritten (fsync + atomic
-// rename) when the journal grows past the state's size, and on Close.
-// Readers need no lock (see Read).
+// records it changed and fsyncs before the change reaches memory; an append
+// that fails (disk full, I/O error) is cut back to the journal's last good
+// length, so nothing acknowledged is ever lost and the store works again
+// once the disk does. The snapshot is rewritten (fsync + atomic rename) when
+// the journal grows past the state's size, and on Close. Readers need no
+// lock (see Read).
 type Local struct {
 	path string
 	lock *os.File
+	opts Options
 
 	mu sync.Mutex // guards st
 	st *State
 
 	saveMu  sync.Mutex // serialises writes
-	journal *os.File
-	entries int // journal lines since the last snapshot
+	journal File
+	good    int64 // journal length after the last acknowledged append
+	cut     bool  // a failed append could not be cut back yet
+	entries int   // journal lines since the last snapshot
+	closed  bool
+}
+
+// File is the journal as Local appends to it (an *os.File opened with
+// O_APPEND). Options.OpenJournal may wrap it (tests inject a full disk).
+type File interface {
+	Write(b []byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// Options tune OpenWith.
+type Options struct {
+	// Clock paces the wait for a lock this process just released (nil: real time).
+	Clock clock.Clock
+	// OpenJournal opens the journal for appending (nil: the file on disk).
+	OpenJournal func(path string) (File, error)
 }
 
 // ErrLocked is returned when another process holds the state lock.
@@ -70,8 +97,8 @@ type entry struct {
 const ownLockWait = 2 * time.Second
 
 // lock takes the exclusive lock on lf without blocking on another holder.
-func lock(lf *os.File) error {
-	deadline := time.Now().Add(ownLockWait)
+func lock(lf *os.File, c clock.Clock) error {
+	deadline := c.Now().Add(ownLockWait)
 	for {
 		err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		switch {
@@ -84,16 +111,26 @@ func lock(lf *os.File) error {
 		}
 		b, _ := os.ReadFile(lf.Name())
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if pid != os.Getpid() || time.Now().After(deadline) {
+		if pid != os.Getpid() || c.Now().After(deadline) {
 			return &LockedError{Path: strings.TrimSuffix(lf.Name(), ".lock"), PID: pid}
 		}
-		time.Sleep(10 * time.Millisecond)
+		_ = c.Sleep(context.Background(), 10*time.Millisecond)
 	}
 }
 
 // Open locks and loads the store at path, creating it (and its folder,
 // mode 0700) if missing. Close releases the lock.
-func Open(path string) (*Local, error) {
+func Open(path string) (*Local, error) { return OpenWith(path, Options{}) }
+
+// OpenWith is Open with options. A store created here gets its lineage at
+// once, so even an empty state is told apart from every other one.
+func OpenWith(path string, opts Options) (*Local, error) {
+	opts.Clock = clock.Or(opts.Clock)
+	if opts.OpenJournal == nil {
+		opts.OpenJournal = func(path string) (File, error) {
+			return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
@@ -101,7 +138,7 @@ func Open(path string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	if err := lock(lf); err != nil {
+	if err := lock(lf, opts.Clock); err != nil {
 		lf.Close()
 		return nil, err
 	}
@@ -112,13 +149,40 @@ func Open(path string) (*Local, error) {
 		lf.Close()
 		return nil, err
 	}
-	l := &Local{path: path, lock: lf, st: st}
-	// Fold a journal left by a previous process into a fresh snapshot.
-	if err := l.compact(); err != nil {
+	st.index()
+	l := &Local{path: path, lock: lf, st: st, opts: opts}
+	fresh := st.Lineage == ""
+	if fresh {
+		st.Lineage, st.Version = NewID(), 1
+	}
+	// Fold a journal left by a previous process into a fresh snapshot
+	// (and write a new store's lineage down).
+	if err := l.compact(fresh); err != nil {
 		lf.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// Ensure creates the store at path if it does not exist yet, so that its
+// lineage is fixed before anything reads it (a plan made on a state that
+// did not exist must pin the lineage its apply will find). A store that
+// exists, or is being created by another process, is left alone.
+func Ensure(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(path + ".journal"); err == nil {
+		return nil
+	}
+	l, err := Open(path)
+	if errors.Is(err, ErrLocked) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
 
 // Read loads the state at path without locking: the snapshot, then the
@@ -179,10 +243,6 @@ func replay(path string, st *State) error {
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	idx := map[string]int{}
-	for i, r := range st.Records {
-		idx[r.ID] = i
-	}
 	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
 	for i, line := range lines {
 		if len(line) == 0 {
@@ -193,40 +253,25 @@ func replay(path string, st *State) error {
 			if i == len(lines)-1 {
 				break // torn last line: never acknowledged
 			}
-			return fmt.Errorf("state %s: corrupt journal line %d: %v", path, i+1, err)
+			// A torn append that an older recordctl did not cut back has
+			// the next, acknowledged entry fused onto it: keep that one.
+			j := bytes.LastIndex(line, []byte(`{"serial":`))
+			if j <= 0 || json.Unmarshal(line[j:], &e) != nil {
+				return fmt.Errorf("state %s: corrupt journal line %d: %v", path, i+1, err)
+			}
 		}
 		if e.Serial <= st.Serial {
 			continue // already in the snapshot
 		}
 		st.Serial, st.Lineage = e.Serial, e.Lineage
+		c := Changes{Put: e.Put, Drop: e.Drop}
 		if e.Last != "" {
-			_ = st.LastReconcile.UnmarshalText([]byte(e.Last))
-		}
-		for _, r := range e.Put {
-			if i, ok := idx[r.ID]; ok {
-				st.Records[i] = r
-			} else {
-				idx[r.ID] = len(st.Records)
-				st.Records = append(st.Records, r)
+			var last time.Time
+			if last.UnmarshalText([]byte(e.Last)) == nil {
+				c.LastReconcile = &last
 			}
 		}
-		if len(e.Drop) > 0 {
-			drop := map[string]bool{}
-			for _, id := range e.Drop {
-				drop[id] = true
-			}
-			out := st.Records[:0]
-			for _, r := range st.Records {
-				if !drop[r.ID] {
-					out = append(out, r)
-				}
-			}
-			st.Records = out
-			idx = map[string]int{}
-			for i, r := range st.Records {
-				idx[r.ID] = i
-			}
-		}
+		st.Apply(c)
 	}
 	return nil
 }
@@ -246,6 +291,12 @@ func (l *Local) Update(ctx context.Context, fn func(*Tx) error) error {
 	}
 	l.saveMu.Lock()
 	defer l.saveMu.Unlock()
+	if l.closed {
+		return &FencedError{Reason: "the local state " + l.path + " was closed; this process no longer holds its lock"}
+	}
+	if err := l.stillLocked(); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	tx := NewTx(l.st)
 	err := fn(tx)
@@ -281,41 +332,77 @@ func (l *Local) Update(ctx context.Context, fn func(*Tx) error) error {
 	}
 	l.mu.Unlock()
 	if l.entries > max(256, n) {
-		return l.compact()
+		// The write above is durable; a failed compaction leaves the
+		// journal as it is and is retried at the next threshold.
+		_ = l.compact(false)
 	}
 	return nil
 }
 
+// append writes b to the journal and fsyncs it. A failed or short write
+// (a full disk) or a failed fsync is cut back to the last good length, so
+// the next append does not fuse with a torn line and nothing acknowledged
+// is lost.
 func (l *Local) append(b []byte) error {
 	if l.journal == nil {
-		f, err := os.OpenFile(l.path+".journal", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		f, err := l.opts.OpenJournal(l.path + ".journal")
 		if err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
+		if fi, err := os.Stat(l.path + ".journal"); err == nil {
+			l.good = fi.Size()
+		}
 		l.journal = f
 	}
-	if _, err := l.journal.Write(b); err != nil {
+	if l.cut {
+		if err := l.cutBack(); err != nil {
+			return err
+		}
+	}
+	n, err := l.journal.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err == nil {
+		err = l.journal.Sync()
+	}
+	if err != nil {
+		l.cut = true
+		if cerr := l.cutBack(); cerr != nil {
+			return fmt.Errorf("state: writing %s.journal: %w (and cutting the partial write back failed: %v; retried before the next write)", l.path, err, cerr)
+		}
+		return fmt.Errorf("state: writing %s.journal: %w (nothing was recorded; the journal is as it was)", l.path, err)
+	}
+	l.good += int64(len(b))
+	l.entries++
+	return nil
+}
+
+// cutBack truncates the journal to its last good length.
+func (l *Local) cutBack() error {
+	if err := l.journal.Truncate(l.good); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
 	if err := l.journal.Sync(); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	l.entries++
+	l.cut = false
 	return nil
 }
 
 // compact writes the whole state as the new snapshot and empties the
 // journal. Replaying a journal over a snapshot that already holds it is a
 // no-op (entries carry serials), so a crash in between loses nothing.
-// Callers hold saveMu (or own l exclusively, as Open does).
-func (l *Local) compact() error {
+// Callers hold saveMu (or own l exclusively, as Open does). force writes
+// the snapshot even when there is nothing to fold in.
+func (l *Local) compact(force bool) error {
 	l.mu.Lock()
 	b, err := json.MarshalIndent(l.st, "", " ")
 	l.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	if _, err := os.Stat(l.path + ".journal"); errors.Is(err, fs.ErrNotExist) && l.entries == 0 {
+	if _, err := os.Stat(l.path + ".journal"); !force && errors.Is(err, fs.ErrNotExist) && l.entries == 0 {
 		if _, err := os.Stat(l.path); err == nil || len(l.st.Records) == 0 {
 			return nil // nothing to fold in
 		}
@@ -330,27 +417,63 @@ func (l *Local) compact() error {
 	if err := os.Truncate(l.path+".journal", 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("state: %w", err)
 	}
-	l.entries = 0
+	l.entries, l.good, l.cut = 0, 0, false
 	return nil
 }
 
 // Close folds the journal into the snapshot and releases the lock.
 func (l *Local) Close() error {
+	l.saveMu.Lock()
+	defer l.saveMu.Unlock()
 	if l.lock == nil {
 		return nil
 	}
-	l.saveMu.Lock()
-	err := l.compact()
+	l.closed = true
+	var err error
+	if l.stillLocked() == nil { // never fold into a state another process may own now
+		err = l.compact(false)
+	}
 	if l.journal != nil {
 		l.journal.Close()
 		l.journal = nil
 	}
-	l.saveMu.Unlock()
 	if cerr := l.lock.Close(); err == nil {
 		err = cerr
 	}
 	l.lock = nil
 	return err
+}
+
+// stillLocked checks that the lock file this process holds is still the
+// one at the lock path: if it was removed or replaced (a cleanup, a broken
+// lock), another process may be writing, and this one must stop.
+func (l *Local) stillLocked() error {
+	held, err := l.lock.Stat()
+	if err != nil {
+		return &FencedError{Reason: fmt.Sprintf("the lock on %s is gone: %v", l.path, err)}
+	}
+	now, err := os.Stat(l.path + ".lock")
+	if err != nil || !os.SameFile(held, now) {
+		return &FencedError{Reason: "the lock file " + l.path + ".lock was removed or replaced; another process may write this state"}
+	}
+	return nil
+}
+
+// Abandon lets the store go as a killed process would: the lock is
+// released (as the kernel releases it), the journal is not folded, and
+// every later write is refused. Crash tests use it; shutdown uses Close.
+func (l *Local) Abandon() {
+	l.saveMu.Lock()
+	defer l.saveMu.Unlock()
+	l.closed = true
+	if l.journal != nil {
+		l.journal.Close()
+		l.journal = nil
+	}
+	if l.lock != nil {
+		l.lock.Close()
+		l.lock = nil
+	}
 }
 
 // Path is the state file.

@@ -78,20 +78,32 @@ func NewID() string {
 // Clone returns a deep-enough copy (records are copied; their tasks shared read-only).
 func (s *State) Clone() *State {
 	c := *s
-	c.idx = nil
 	c.Records = make([]*Record, len(s.Records))
+	c.idx = make(map[string]int, len(s.Records))
 	for i, r := range s.Records {
 		rc := *r
 		c.Records[i] = &rc
+		c.idx[r.ID] = i
 	}
 	return &c
 }
 
 // Find returns the record with id, or nil.
+// Find never writes s, so concurrent readers of one State are safe: it
+// uses the index that Clone and Apply keep, or scans.
 func (s *State) Find(id string) *Record {
-	s.index()
-	if i, ok := s.idx[id]; ok && i < len(s.Records) && s.Records[i].ID == id {
-		return s.Records[i]
+	if s.idx != nil {
+		if i, ok := s.idx[id]; ok && i < len(s.Records) && s.Records[i].ID == id {
+			return s.Records[i]
+		}
+		if len(s.idx) == len(s.Records) {
+			return nil
+		}
+	}
+	for _, r := range s.Records {
+		if r.ID == id {
+			return r
+		}
 	}
 	return nil
 }

@@ -238,3 +238,53 @@ func TestReopenWhileChildHoldsReleasedLock(t *testing.T) {
 	s2.Close()
 	<-done
 }
+
+// A plan made before the state existed pins the lineage its apply finds:
+// Ensure creates the store once, with its lineage, and never again.
+func TestEnsureFixesTheLineageOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	if err := Ensure(path); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Read(path)
+	if err != nil || a.Lineage == "" {
+		t.Fatalf("after Ensure: %+v %v", a, err)
+	}
+	if err := Ensure(path); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b, _ := s.Snapshot(context.Background())
+	if b.Lineage != a.Lineage {
+		t.Fatalf("lineage moved from %q to %q", a.Lineage, b.Lineage)
+	}
+}
+
+// A journal written by a recordctl that did not cut torn appends back has
+// the next acknowledged entry fused onto the torn one: it is recovered,
+// and a garbage line between entries stays an error.
+func TestReplayRecoversEntryFusedOntoTornLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state")
+	j := `{"serial":1,"lineage":"L","put":[{"id":"a","phase":"pending"}]}` + "\n" +
+		`{"serial":2,"lineage":"L","put":[{"id":"b","ph` + `{"serial":2,"lineage":"L","put":[{"id":"a","phase":"active"}]}` + "\n" +
+		`{"serial":3,"lineage":"L","put":[{"id":"c","phase":"active"}]}` + "\n"
+	if err := os.WriteFile(path+".journal", []byte(j), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Serial != 3 || st.Find("a").Phase != Active || st.Find("b") != nil || st.Find("c") == nil {
+		t.Fatalf("replayed: serial %d records %v", st.Serial, st.Records)
+	}
+	bad := `{"serial":1,"lineage":"L"}` + "\nnot json\n" + `{"serial":2,"lineage":"L"}` + "\n"
+	os.WriteFile(path+".journal", []byte(bad), 0o600)
+	if _, err := Read(path); err == nil || !strings.Contains(err.Error(), "corrupt journal line 2") {
+		t.Fatalf("garbage between entries read as %v", err)
+	}
+}

@@ -162,6 +162,7 @@ func (s *State) Apply(c Changes) {
 		clear(s.Records[len(out):])
 		s.Records = out
 		s.idx = nil
+		s.index()
 	}
 	if c.LastReconcile != nil {
 		s.LastReconcile = *c.LastReconcile
