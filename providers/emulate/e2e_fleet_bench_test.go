@@ -100,7 +100,10 @@ func runFleet(b *testing.B, scale float64) fleetRun {
 		bulk.WriteString(recDoc(name, p, cmdStream(name), "", window{now.Add(26 * time.Hour), now.Add(27 * time.Hour)}))
 		count++
 	}
-	write("bulk.yaml", bulk.String())
+	// Spec files are at most 1 MiB: split the fleet at document boundaries.
+	for i, part := range splitDocs(bulk.String(), 512<<10) {
+		write(fmt.Sprintf("bulk-%03d.yaml", i), part)
+	}
 	set, err := spec.LoadAt(dir, now)
 	if err != nil {
 		b.Fatal(err)
@@ -326,3 +329,18 @@ func hw0(srv *emulate.Server) *huaweiemu.Emulator {
 	return srv.Emulators["huawei"].(*huaweiemu.Emulator)
 }
 func ag0(srv *emulate.Server) *agoraemu.Emulator { return srv.Emulators["agora"].(*agoraemu.Emulator) }
+
+// splitDocs cuts a multi-document YAML stream into parts of about size
+// bytes, at "---" document boundaries.
+func splitDocs(all string, size int) []string {
+	var parts []string
+	for len(all) > size {
+		cut := strings.Index(all[size:], "\n---\n")
+		if cut < 0 {
+			break
+		}
+		parts = append(parts, all[:size+cut+1])
+		all = all[size+cut+1:]
+	}
+	return append(parts, all)
+}

@@ -22,6 +22,7 @@ import (
 // to the end, returns each task once and only for the streams asked.
 func TestListPaging(t *testing.T) {
 	f := newFixture(t)
+	f.emu.SetPageSize(2) // paging must be followed
 	want := map[string]bool{}
 	for i := range 7 {
 		s := t0.Add(time.Duration(i) * time.Hour)

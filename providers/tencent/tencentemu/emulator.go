@@ -22,9 +22,10 @@ const (
 	DemoSecretKey = "recordctl-demo-secret-key-0000000"
 	// DefaultRegion is filled in by Configure.
 	DefaultRegion = "ap-guangzhou"
-	// DefaultPageSize is the emulator's DescribeRecordTask page size: small
-	// on purpose, so clients must follow ScrollToken.
-	DefaultPageSize = 2
+	// DefaultPageSize is the emulator's DescribeRecordTask page size. The
+	// service's is not documented; its example ScrollToken encodes
+	// {"offset":20}. Tests of paging set a smaller one (SetPageSize).
+	DefaultPageSize = 20
 	// PushSettle is how long after a stream starts pushing a task that
 	// records at once can be created reliably: the docs ask for at least
 	// 3 s, and the emulator fails a create inside it with InternalError
