@@ -444,14 +444,17 @@ func (x *Executor) create(ctx, run context.Context, rec *spec.Recording, prov pr
 		Now: now, Previous: a.Found, Resume: resume}
 	canList := prov.Capabilities().CanList
 	var task providers.Task
-	unknown := resume // a call may have acted without our knowing
+	unknown := resume   // a call may have acted without our knowing
+	look := a.LookFirst // planned without a fresh observation: look before the first create
 	err = x.call(ctx, run, a, a.Piece.End, func(ctx context.Context) error {
-		if req.Resume && canList {
-			// The last attempt may have created the task: look before creating again.
+		if (req.Resume || look) && canList {
+			// The last attempt, or someone before a lost state, may have
+			// created the task: look before creating (again).
 			t, ok, err := x.findCreated(ctx, prov, a)
 			if err != nil {
 				return err // never create blind: look again on the next attempt
 			}
+			look = false
 			if ok {
 				task = t
 				return &providers.Error{Class: providers.AlreadyExists, Provider: a.Type, Op: "create",

@@ -51,6 +51,10 @@ type Action struct {
 	Record string `json:"record,omitempty"`
 	// Found is the provider's task (adopt), or the task being replaced (create after drift).
 	Found *providers.Task `json:"found,omitempty"`
+	// LookFirst: the action was planned without a fresh observation of a
+	// provider that can list; its create first looks for a matching task
+	// (adopting it) rather than trusting the plan.
+	LookFirst bool `json:"-"`
 	// LateSeconds: the piece opened this long before the create (recordctl was down or the window was just added).
 	LateSeconds int64  `json:"late_seconds,omitempty"`
 	Note        string `json:"note,omitempty"`

@@ -133,7 +133,7 @@ func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, p
 			acts = req.Filter(p, st, obs)
 		}
 		if due {
-			acts = dueActions(acts, req.At)
+			acts = dueActions(acts, req.At, e.Caps(pdoc.Spec.Type))
 		}
 		if len(acts) == 0 && len(p.Forget) == 0 {
 			return nil
@@ -145,9 +145,11 @@ func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, p
 	e.mu.Lock()
 	last, haveLast := e.last[req.Provider]
 	e.mu.Unlock()
-	if !haveLast && !e.Caps(pdoc.Spec.Type).ScheduleAhead {
-		// A command provider dedups starts by stream: planning from the
-		// state alone cannot start a second recording.
+	caps := e.Caps(pdoc.Spec.Type)
+	if !haveLast && (!caps.ScheduleAhead || caps.CanList) {
+		// Planning from the state alone cannot duplicate a task: a command
+		// provider dedups starts by stream, and a provider that can list
+		// is asked for a matching task before each such create (LookFirst).
 		last, haveLast = []providers.Task{}, true
 	}
 	if req.DueFirst && haveLast && perr == nil {
@@ -158,6 +160,11 @@ func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, p
 		in.State, in.Observed = st, map[string][]providers.Task{req.Provider: last}
 		p := NewPlan(in)
 		p.Forget = nil // housekeeping waits for a fresh observation
+		if caps.CanList {
+			for i := range p.Actions {
+				p.Actions[i].LookFirst = true
+			}
+		}
 		if err := run(p, st, last, true); err != nil {
 			return err
 		}
@@ -189,17 +196,26 @@ func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, p
 	return run(p, st, obs, false)
 }
 
-// dueActions keeps what is due at at: stops, deletes and creates of
-// pieces already open (a scheduling provider's creates ahead can wait for
-// the observation).
-func dueActions(acts []Action, at time.Time) []Action {
+// scheduleSoon is how far ahead a scheduling provider's creates are due:
+// a piece that opens within it is created before the provider's (possibly
+// long) observation, so it never opens without its task.
+const scheduleSoon = 2 * time.Minute
+
+// dueActions keeps what is due at at: stops, deletes, creates of pieces
+// already open and, on a scheduling provider, of pieces opening within
+// scheduleSoon (the other creates ahead can wait for the observation).
+func dueActions(acts []Action, at time.Time, c providers.Capabilities) []Action {
+	soon := at
+	if c.ScheduleAhead {
+		soon = at.Add(scheduleSoon)
+	}
 	var out []Action
 	for _, a := range acts {
 		switch a.Action {
 		case Stop, Delete:
 			out = append(out, a)
 		case Create:
-			if !a.Piece.Start.After(at) {
+			if !a.Piece.Start.After(soon) {
 				out = append(out, a)
 			}
 		}

@@ -86,10 +86,16 @@ func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.T
 		}
 	}
 
+	// One stream and nothing managed (a look for one task before a
+	// create): filter by the stream too, so a busy domain costs one page.
+	var only *spec.Stream
+	if len(scope.Streams) == 1 && len(scope.Managed) == 0 {
+		only = &scope.Streams[0]
+	}
 	found := map[string]recordTask{}
 	for _, d := range order {
 		for _, w := range windows(merge(perDomain[d])) {
-			if err := c.describe(ctx, d, w, wanted, found); err != nil {
+			if err := c.describe(ctx, d, only, w, wanted, found); err != nil {
 				return nil, err
 			}
 		}
@@ -129,11 +135,14 @@ func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.T
 	return append(out, others...), nil
 }
 
-// describe reads every page of one domain's query window into found,
-// keeping the tasks of wanted streams.
-func (c *Client) describe(ctx context.Context, domain string, w span, wanted map[spec.Stream]bool, found map[string]recordTask) error {
+// describe reads every page of one domain's query window (of one stream
+// when only is set) into found, keeping the tasks of wanted streams.
+func (c *Client) describe(ctx context.Context, domain string, only *spec.Stream, w span, wanted map[spec.Stream]bool, found map[string]recordTask) error {
 	const op = "DescribeRecordTask"
 	req := describeRequest{StartTime: w.from.Unix(), EndTime: w.to.Unix(), DomainName: domain}
+	if only != nil {
+		req.AppName, req.StreamName = only.App, only.Name
+	}
 	for page := 0; ; page++ {
 		if page == maxPages {
 			return &providers.Error{Class: providers.Retryable, Provider: Type, Op: op, Message: "paging did not end (ScrollToken kept coming)"}

@@ -1,0 +1,53 @@
+package emulate_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/recordctl/recordctl/reconcile"
+)
+
+// A scheduling provider's start reconcile does what is due (pieces opening
+// within minutes) before its first, possibly long, observation. Without an
+// observation each such create first asks Tencent for a matching task (one
+// stream-filtered query) and adopts it: a fresh state over tasks created
+// before it (a lost state, another tool) never yields a second task.
+func TestDueFirstOnTencentAdoptsInsteadOfDuplicating(t *testing.T) {
+	w := newWorld(t, "2026-11-21T10:00:00Z")
+	w.write("docs.yaml", recDoc("soon", "tc", tcStreamYAML("soon"), "", win("2026-11-21T10:01:00Z", "2026-11-21T10:30:00Z"))+
+		recDoc("held", "tc", tcStreamYAML("held"), "", win("2026-11-21T10:01:30Z", "2026-11-21T10:30:00Z"))+
+		recDoc("later", "tc", tcStreamYAML("later"), "", win("2026-11-21T15:00:00Z", "2026-11-21T16:00:00Z")))
+	// "held" already has its task at Tencent, unknown to this (fresh) state.
+	pre := w.tencent().InjectTask(tcStream("held"), ts("2026-11-21T10:01:30Z"), ts("2026-11-21T10:30:00Z"))
+	set := w.load()
+	// A start reconcile: the due pass (soon, held), then the observation
+	// and the rest of the plan (later).
+	res, err := w.eng.Reconcile(context.Background(), reconcile.Request{Provider: "tc", At: w.clk.Now(), Set: set, DueFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := map[string]string{}
+	for _, o := range res.Outcomes {
+		results[o.Action.Recording] = o.Result
+	}
+	if results["soon"] != "created" || results["held"] != "adopted" {
+		t.Fatalf("due pass: %v (want soon created, held adopted)", results)
+	}
+	per := map[string]int{}
+	for _, task := range w.tencent().Tasks() {
+		if !task.Deleted {
+			per[task.Stream.Name]++
+		}
+	}
+	if per["held"] != 1 || per["soon"] != 1 || per["later"] != 1 {
+		t.Fatalf("tasks per stream at Tencent: %v, want one each", per)
+	}
+	if got := w.live(); got["held@2026-11-21T10:01:30Z"] == nil || got["held@2026-11-21T10:01:30Z"].Task.ID != pre.TaskID {
+		t.Fatalf("held is not recorded with the task that existed: %+v", got)
+	}
+	w.assertConverged("after the start reconcile")
+	if strings.Contains(w.log.String(), "result=failed") {
+		t.Fatalf("failures in the log:\n%s", w.log.String())
+	}
+}
