@@ -226,6 +226,10 @@ func dueActions(acts []Action, at time.Time, c providers.Capabilities) []Action 
 // confirmEvery is how often a start awaiting confirmation is looked at again.
 const confirmEvery = 15 * time.Second
 
+// minRequeue is the shortest wait before a provider's next reconcile
+// when its own status queries are due.
+const minRequeue = time.Second
+
 // observeRetry is how soon a reconcile whose observation failed runs again.
 const observeRetry = 10 * time.Second
 
@@ -251,6 +255,20 @@ func (e *Engine) requeueAt(req Request, set *spec.Set, pdoc *spec.Provider, res 
 	if res.ObserveErr != nil {
 		if due := req.At.Add(observeRetry); due.Before(at) {
 			at = due // nothing was planned: try again soon, not at the next edge
+		}
+	}
+	// A provider that schedules its own status queries (Task.NextCheck)
+	// is reconciled again when the earliest is due, at most once a second.
+	for _, t := range res.Observed[req.Provider] {
+		if t.NextCheck.IsZero() {
+			continue
+		}
+		due := t.NextCheck
+		if floor := req.At.Add(minRequeue); due.Before(floor) {
+			due = floor
+		}
+		if due.Before(at) {
+			at = due
 		}
 	}
 	if c := e.Caps(pdoc.Spec.Type); c.StartDeadline > 0 {

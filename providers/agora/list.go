@@ -27,9 +27,12 @@ const (
 	// queries spread over the minute, whatever their start times.
 	RecheckEvery = time.Minute
 	// ListBudget bounds the queries one List makes; the rest stay due and
-	// are served first by the next List. At Agora's 10 requests/s (paced at
-	// 95 %) a List's queries take about 2 s.
-	ListBudget = 20
+	// are served first by the next List (the engine requeues at the
+	// earliest Task.NextCheck). At Agora's 10 requests/s (paced at 95 %) a
+	// List's queries take about half a second, so a window that opens
+	// meanwhile waits no longer than that; 100 open recorders at one query
+	// a minute each are 20 such Lists a minute.
+	ListBudget = 5
 	// ListTimeout bounds one List even when Agora does not answer.
 	ListTimeout = 10 * time.Second
 	// listWorkers bounds concurrent queries in one List without a Pacer.

@@ -272,7 +272,24 @@ func TestListReportsEveryManagedTask(t *testing.T) {
 	}
 	managed = append(managed, providers.Task{ID: "orphan", Status: providers.StatusStarting})
 	e.clock.Advance(5 * time.Second)
+	// Six are due and one List queries ListBudget of them: the next List
+	// (the engine requeues at the earliest NextCheck) queries the rest.
 	got, err := e.prov.List(context.Background(), providers.Scope{Managed: managed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(managed) {
+		t.Fatalf("%d tasks, want %d", len(got), len(managed))
+	}
+	if n := countStatus(got, providers.StatusRecording); n != ListBudget {
+		t.Fatalf("%d confirmed by one List, want its budget %d", n, ListBudget)
+	}
+	for _, g := range got[:len(got)-1] {
+		if g.Status != providers.StatusRecording && g.NextCheck.After(e.clock.Now()) {
+			t.Fatalf("%s left over the budget is not due at once: next %s", g.ID, g.NextCheck)
+		}
+	}
+	got, err = e.prov.List(context.Background(), providers.Scope{Managed: managed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,4 +429,14 @@ func TestLostBackupStartIsFoundOnResume(t *testing.T) {
 	if n := len(e.emu.Sessions()); n != 1 {
 		t.Fatalf("%d sessions after the resumed Create, want 1", n)
 	}
+}
+
+func countStatus(ts []providers.Task, s providers.Status) int {
+	n := 0
+	for _, t := range ts {
+		if t.Status == s {
+			n++
+		}
+	}
+	return n
 }

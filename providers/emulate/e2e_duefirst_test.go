@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recordctl/recordctl/reconcile"
 )
@@ -49,5 +50,38 @@ func TestDueFirstOnTencentAdoptsInsteadOfDuplicating(t *testing.T) {
 	w.assertConverged("after the start reconcile")
 	if strings.Contains(w.log.String(), "result=failed") {
 		t.Fatalf("failures in the log:\n%s", w.log.String())
+	}
+}
+
+// Agora schedules its own status queries (Task.NextCheck): a reconcile
+// asks to run again when the earliest is due, not at the next window edge,
+// so a start is confirmed within Agora's deadline and no List has to make
+// every query at once.
+func TestAgoraRequeuesAtItsNextStatusQuery(t *testing.T) {
+	w := newWorld(t, "2026-11-21T10:00:00Z")
+	w.write("docs.yaml", recDoc("studio", "ag", "{channel: studio}", agoraOptions, win("2026-11-21T09:00:00Z", "2026-11-21T12:00:00Z")))
+	set := w.load()
+	at := w.clk.Now()
+	if _, err := w.eng.Reconcile(context.Background(), reconcile.Request{Provider: "ag", At: at, Set: set}); err != nil {
+		t.Fatal(err)
+	}
+	// The next reconcile observes the new recorder; its first query is
+	// due 5 s after the start, well before the window's end at 12:00.
+	w.clk.Add(time.Second)
+	res, err := w.eng.Reconcile(context.Background(), reconcile.Request{Provider: "ag", At: w.clk.Now(), Set: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next time.Time
+	for _, tk := range res.Observed["ag"] {
+		if !tk.NextCheck.IsZero() && (next.IsZero() || tk.NextCheck.Before(next)) {
+			next = tk.NextCheck
+		}
+	}
+	if next.IsZero() {
+		t.Fatalf("no status query scheduled: %+v", res.Observed["ag"])
+	}
+	if res.RequeueAt.After(next) || res.RequeueAt.Before(w.clk.Now().Add(time.Second)) {
+		t.Fatalf("requeue at %s; the next status query is due at %s", res.RequeueAt, next)
 	}
 }
