@@ -43,6 +43,10 @@ type Request struct {
 	// mass-stop guard); the others are held back. st is the state the plan
 	// was made from.
 	Filter func(p *Plan, st *state.State, observed []providers.Task) []Action
+	// Yield, if set, reports that something else is waiting for this
+	// provider (the daemon: an edit); re-asserting open recordings, which
+	// costs a call each, pauses for it and resumes on a later pass.
+	Yield func() bool
 	// Horizon bounds the search for the next window edge (default 1 h):
 	// without one, RequeueAt is At+Horizon.
 	Horizon time.Duration
@@ -99,7 +103,7 @@ func (e *Engine) Reconcile(ctx context.Context, req Request) (*Result, error) {
 			h = defaultHorizon
 		}
 		until := NextEdge(set, e.Caps, e.Lookahead, req.At, req.At.Add(h)).At
-		if err := e.reassert(ctx, x, store, req.Provider, provs[req.Provider], res, skip, until); err != nil {
+		if err := e.reassert(ctx, x, store, req.Provider, provs[req.Provider], res, skip, until, req.Yield); err != nil {
 			return res, err
 		}
 	}
@@ -313,7 +317,7 @@ func stateOf(st *state.State, provider string) *state.State {
 // reassert re-issues the start of every open, active task of a command
 // provider that cannot observe a recording (Reasserter), so a stream that
 // dropped and came back is recorded again. Restarts are logged as gaps.
-func (e *Engine) reassert(ctx context.Context, x *Executor, store Store, name string, prov providers.Provider, res *Result, skip map[string]bool, until time.Time) error {
+func (e *Engine) reassert(ctx context.Context, x *Executor, store Store, name string, prov providers.Provider, res *Result, skip map[string]bool, until time.Time, yield func() bool) error {
 	ra, ok := prov.(providers.Reasserter)
 	if !ok || prov.Capabilities().ScheduleAhead {
 		return nil // only command providers re-issue starts
@@ -339,11 +343,11 @@ func (e *Engine) reassert(ctx context.Context, x *Executor, store Store, name st
 	e.mu.Unlock()
 	for i := range open {
 		r := open[(first+i)%len(open)]
-		if ctx.Err() != nil || !until.IsZero() && !x.Clock.Now().Before(until) {
+		if ctx.Err() != nil || !until.IsZero() && !x.Clock.Now().Before(until) || yield != nil && yield() {
 			e.mu.Lock()
 			e.reassertAt[name] = (first + i) % len(open)
 			e.mu.Unlock()
-			x.Log.Debug("re-assert paused for a window edge", "provider", name, "done", i, "open", len(open))
+			x.Log.Debug("re-assert paused for a window edge or an edit", "provider", name, "done", i, "open", len(open))
 			return nil
 		}
 		a := Action{Action: "reassert", Recording: r.Recording, Key: r.Key, Provider: r.Provider, Type: r.Type, Stream: r.Stream, Record: r.ID,

@@ -85,3 +85,38 @@ func TestAgoraRequeuesAtItsNextStatusQuery(t *testing.T) {
 		t.Fatalf("requeue at %s; the next status query is due at %s", res.RequeueAt, next)
 	}
 }
+
+// Re-asserting open recordings (a start call each) pauses when something
+// else waits for the provider (the daemon: an edit), and the next pass
+// resumes it: an edit never waits behind hundreds of re-asserts.
+func TestReassertYieldsToAWaitingEdit(t *testing.T) {
+	w := newWorld(t, "2026-11-21T10:00:00Z")
+	var docs strings.Builder
+	for _, n := range []string{"a", "b", "c"} {
+		docs.WriteString(recDoc("rec-"+n, "ali", "{domain: push.example.com, app: live, name: "+n+"}", "", win("2026-11-21T09:00:00Z", "2026-11-21T12:00:00Z")))
+	}
+	w.write("docs.yaml", docs.String())
+	set := w.load()
+	reasserts := func(res *reconcile.Result) int {
+		n := 0
+		for _, o := range res.Outcomes {
+			if o.Action.Action == "reassert" {
+				n++
+			}
+		}
+		return n
+	}
+	res, err := w.eng.Reconcile(context.Background(), reconcile.Request{Provider: "ali", At: w.clk.Now(), Set: set})
+	if err != nil || res.Created != 3 {
+		t.Fatalf("starts: %v %+v", err, res)
+	}
+	waiting := func() bool { return true }
+	res, err = w.eng.Reconcile(context.Background(), reconcile.Request{Provider: "ali", At: w.clk.Now(), Set: set, Reassert: true, Yield: waiting})
+	if err != nil || reasserts(res) != 0 {
+		t.Fatalf("with an edit waiting: %d re-asserts, err %v", reasserts(res), err)
+	}
+	res, err = w.eng.Reconcile(context.Background(), reconcile.Request{Provider: "ali", At: w.clk.Now(), Set: set, Reassert: true})
+	if err != nil || reasserts(res) != 3 {
+		t.Fatalf("the next pass: %d re-asserts, want 3 (err %v)", reasserts(res), err)
+	}
+}

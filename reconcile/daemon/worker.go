@@ -133,7 +133,7 @@ func (d *Daemon) lead(ctx context.Context, w *worker, lease Lease) {
 	defer t.Stop()
 	for {
 		at := d.clk.Now()
-		rep := d.reconcileOne(ctx, w.name, trigger, at, since, lease.Store())
+		rep := d.reconcileOne(ctx, w.name, trigger, at, since, lease.Store(), func() bool { return len(w.kick) > 0 })
 		if state.IsFenced(rep.Err) {
 			d.log.Error("the state store refused this process: leadership lost, reconcile aborted", "provider", w.name, "error", rep.Err.Error())
 			return
@@ -190,7 +190,7 @@ var fullFinish = map[string]bool{"start": true, "resync": true, "signal": true}
 
 // reconcileOne is one reconcile of one provider: Reconcile, with the
 // mass-stop guard as its filter, then the report.
-func (d *Daemon) reconcileOne(ctx context.Context, name, trigger string, at, since time.Time, store state.Store) Report {
+func (d *Daemon) reconcileOne(ctx context.Context, name, trigger string, at, since time.Time, store state.Store, yield func() bool) Report {
 	t0 := d.clk.Now()
 	d.mu.Lock()
 	docs, prepErr := d.docs, d.prepErr
@@ -209,7 +209,8 @@ func (d *Daemon) reconcileOne(ctx context.Context, name, trigger string, at, sin
 			return run
 		}
 		res, err := d.eng.Reconcile(ctx, reconcile.Request{Provider: name, At: at, Set: docs.Set, Store: store, Since: since,
-			DueFirst: dueFirst[trigger], Reassert: fullFinish[trigger], Filter: filter, Horizon: d.searchSpan()})
+			DueFirst: dueFirst[trigger], Reassert: fullFinish[trigger], Filter: filter, Horizon: d.searchSpan(),
+			Yield: yield})
 		if res != nil {
 			rep.Plan, rep.Result, rep.NotStarted = res.Plan, res, res.NotStarted
 			rep.Next = Edge{At: res.RequeueAt}
