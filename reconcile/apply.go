@@ -96,6 +96,10 @@ type Result struct {
 	// Observed is the provider's List result the plan was made from (nil
 	// when the observation was skipped or failed).
 	Observed map[string][]providers.Task
+	// Interrupted: the observation was abandoned because something else
+	// waits for the provider (Request.Interrupt); nothing was planned after
+	// the due pass, and the provider is due again at once.
+	Interrupted bool
 	// ObserveErr is why the provider could not be observed (nothing was
 	// planned for it); the reconcile is requeued soon.
 	ObserveErr error

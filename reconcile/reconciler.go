@@ -43,6 +43,11 @@ type Request struct {
 	// mass-stop guard); the others are held back. st is the state the plan
 	// was made from.
 	Filter func(p *Plan, st *state.State, observed []providers.Task) []Action
+	// Interrupt, if set, is closed when something else waits for this
+	// provider (the daemon: an edit, an edge): an observation under way is
+	// abandoned and the reconcile ends at once, due again right away, so
+	// due work never waits behind a long List.
+	Interrupt <-chan struct{}
 	// Yield, if set, reports that something else is waiting for this
 	// provider (the daemon: an edit); re-asserting open recordings, which
 	// costs a call each, pauses for it and resumes on a later pass.
@@ -89,7 +94,7 @@ func (e *Engine) Reconcile(ctx context.Context, req Request) (*Result, error) {
 	if rerr != nil {
 		return res, rerr
 	}
-	if req.Reassert && ctx.Err() == nil {
+	if req.Reassert && ctx.Err() == nil && !res.Interrupted {
 		skip := map[string]bool{}
 		for _, o := range res.Outcomes {
 			if o.Action.Action == Create || o.Action.Action == Adopt {
@@ -106,6 +111,10 @@ func (e *Engine) Reconcile(ctx context.Context, req Request) (*Result, error) {
 		if err := e.reassert(ctx, x, store, req.Provider, provs[req.Provider], res, skip, until, req.Yield); err != nil {
 			return res, err
 		}
+	}
+	if res.Interrupted {
+		res.RequeueAt = req.At // the rest of this pass is due at once
+		return res, nil
 	}
 	if req.Plan == nil {
 		if err := e.finish(ctx, store, req.At); err != nil {
@@ -180,7 +189,24 @@ func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, p
 	in.State = st
 	var obs []providers.Task
 	if perr == nil {
-		obs, perr = e.observe(ctx, x, set, st, pdoc, x.Providers[req.Provider], req.At)
+		octx := ctx
+		if req.Interrupt != nil {
+			c, cancel := context.WithCancel(ctx)
+			go func() {
+				select {
+				case <-req.Interrupt:
+					cancel()
+				case <-c.Done():
+				}
+			}()
+			defer cancel()
+			octx = c
+		}
+		obs, perr = e.observe(octx, x, set, st, pdoc, x.Providers[req.Provider], req.At)
+		if ctx.Err() == nil && octx.Err() != nil {
+			res.Interrupted = true
+			return nil
+		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -120,3 +120,29 @@ func TestReassertYieldsToAWaitingEdit(t *testing.T) {
 		t.Fatalf("the next pass: %d re-asserts, want 3 (err %v)", reasserts(res), err)
 	}
 }
+
+// A reconcile whose observation is interrupted (the daemon: an edit or an
+// edge is waiting) has still done its due work, plans nothing more, and
+// asks to run again at once.
+func TestInterruptAbandonsTheObservationNotTheDueWork(t *testing.T) {
+	w := newWorld(t, "2026-11-21T10:00:00Z")
+	w.write("docs.yaml", recDoc("soon", "tc", tcStreamYAML("soon"), "", win("2026-11-21T10:01:00Z", "2026-11-21T10:30:00Z"))+
+		recDoc("later", "tc", tcStreamYAML("later"), "", win("2026-11-21T15:00:00Z", "2026-11-21T16:00:00Z")))
+	set := w.load()
+	intr := make(chan struct{})
+	close(intr) // something is already waiting
+	at := w.clk.Now()
+	res, err := w.eng.Reconcile(context.Background(), reconcile.Request{Provider: "tc", At: at, Set: set, DueFirst: true, Interrupt: intr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || !res.RequeueAt.Equal(at) || res.Created != 1 {
+		t.Fatalf("interrupted %v, requeue %s (at %s), created %d; want the due create only, due again at once", res.Interrupted, res.RequeueAt, at, res.Created)
+	}
+	// The next, uninterrupted pass does the rest.
+	res, err = w.eng.Reconcile(context.Background(), reconcile.Request{Provider: "tc", At: w.clk.Now(), Set: set, DueFirst: true})
+	if err != nil || res.Interrupted || res.Created != 1 {
+		t.Fatalf("next pass: %v interrupted %v created %d", err, res.Interrupted, res.Created)
+	}
+	w.assertConverged("after both passes")
+}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
@@ -24,6 +25,27 @@ type worker struct {
 	name   string
 	kick   chan string // a trigger kind; buffered 1
 	cancel context.CancelFunc
+
+	imu  sync.Mutex
+	intr chan struct{} // closed by a kick: the reconcile under way abandons its observation
+}
+
+// interrupt returns a fresh channel that the next kick closes.
+func (w *worker) interrupt() <-chan struct{} {
+	w.imu.Lock()
+	defer w.imu.Unlock()
+	w.intr = make(chan struct{})
+	return w.intr
+}
+
+// interrupted closes the channel of the reconcile under way, if any.
+func (w *worker) interrupted() {
+	w.imu.Lock()
+	defer w.imu.Unlock()
+	if w.intr != nil {
+		close(w.intr)
+		w.intr = nil
+	}
 }
 
 // syncWorkers starts a worker (campaigning for leadership first) for every
@@ -71,6 +93,7 @@ func (d *Daemon) kick(kind string) {
 		case w.kick <- kind:
 		default: // a reconcile is already due
 		}
+		w.interrupted()
 	}
 }
 
@@ -133,7 +156,7 @@ func (d *Daemon) lead(ctx context.Context, w *worker, lease Lease) {
 	defer t.Stop()
 	for {
 		at := d.clk.Now()
-		rep := d.reconcileOne(ctx, w.name, trigger, at, since, lease.Store(), func() bool { return len(w.kick) > 0 })
+		rep := d.reconcileOne(ctx, w.name, trigger, at, since, lease.Store(), w.interrupt(), func() bool { return len(w.kick) > 0 })
 		if state.IsFenced(rep.Err) {
 			d.log.Error("the state store refused this process: leadership lost, reconcile aborted", "provider", w.name, "error", rep.Err.Error())
 			return
@@ -141,7 +164,9 @@ func (d *Daemon) lead(ctx context.Context, w *worker, lease Lease) {
 		if ctx.Err() != nil {
 			return
 		}
-		since = at
+		if rep.Result == nil || !rep.Result.Interrupted {
+			since = at // an interrupted pass planned nothing past its due work
+		}
 		next := rep.Next.At
 		resync := time.Time{}
 		if d.cfg.Resync > 0 {
@@ -190,7 +215,7 @@ var fullFinish = map[string]bool{"start": true, "resync": true, "signal": true}
 
 // reconcileOne is one reconcile of one provider: Reconcile, with the
 // mass-stop guard as its filter, then the report.
-func (d *Daemon) reconcileOne(ctx context.Context, name, trigger string, at, since time.Time, store state.Store, yield func() bool) Report {
+func (d *Daemon) reconcileOne(ctx context.Context, name, trigger string, at, since time.Time, store state.Store, intr <-chan struct{}, yield func() bool) Report {
 	t0 := d.clk.Now()
 	d.mu.Lock()
 	docs, prepErr := d.docs, d.prepErr
@@ -210,7 +235,7 @@ func (d *Daemon) reconcileOne(ctx context.Context, name, trigger string, at, sin
 		}
 		res, err := d.eng.Reconcile(ctx, reconcile.Request{Provider: name, At: at, Set: docs.Set, Store: store, Since: since,
 			DueFirst: dueFirst[trigger], Reassert: fullFinish[trigger], Filter: filter, Horizon: d.searchSpan(),
-			Yield: yield})
+			Interrupt: intr, Yield: yield})
 		if res != nil {
 			rep.Plan, rep.Result, rep.NotStarted = res.Plan, res, res.NotStarted
 			rep.Next = Edge{At: res.RequeueAt}
