@@ -74,19 +74,38 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	if p == nil {
 		return ctx.Err()
 	}
-	d := p.reserve()
+	d, step := p.reserve()
 	if d <= 0 {
 		return ctx.Err()
 	}
-	return p.clk.Sleep(ctx, d)
+	if err := p.clk.Sleep(ctx, d); err != nil {
+		p.release(step) // a request abandoned before its slot gives it back
+		return err
+	}
+	return nil
 }
 
-// reserve takes the next slot and returns how long until it.
-func (p *Pacer) reserve() time.Duration {
+// release gives back one slot of length step that was reserved and not
+// used, so requests abandoned in a queue (a cancelled List) do not delay
+// the ones that follow.
+func (p *Pacer) release(step time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now := p.clk.Now(); p.next.After(now) {
+		p.next = p.next.Add(-step)
+		if p.next.Before(now) {
+			p.next = now
+		}
+	}
+}
+
+// reserve takes the next slot and returns how long until it and the
+// slot's length.
+func (p *Pacer) reserve() (time.Duration, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if math.IsInf(p.target, 1) && p.next.IsZero() {
-		return 0
+		return 0, 0
 	}
 	now := p.clk.Now()
 	p.recoverLocked(now)
@@ -94,12 +113,12 @@ func (p *Pacer) reserve() time.Duration {
 	if at.Before(now) {
 		at = now
 	}
+	var step time.Duration
 	if !math.IsInf(p.cur, 1) {
-		p.next = at.Add(time.Duration(float64(time.Second) / p.cur))
-	} else {
-		p.next = at
+		step = time.Duration(float64(time.Second) / p.cur)
 	}
-	return at.Sub(now)
+	p.next = at.Add(step)
+	return at.Sub(now), step
 }
 
 // recoverLocked raises the pace towards the target, paceRecovery of it

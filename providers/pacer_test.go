@@ -21,7 +21,8 @@ var t0 = time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)
 func slots(p *Pacer, clk *clocktest.Fake, n int) []time.Time {
 	out := make([]time.Time, n)
 	for i := range out {
-		out[i] = clk.Now().Add(p.reserve())
+		d, _ := p.reserve()
+		out[i] = clk.Now().Add(d)
 	}
 	return out
 }
@@ -73,7 +74,7 @@ func TestPacerThrottleSlowsThenRecovers(t *testing.T) {
 	if r := p.Rate(); math.Abs(r-want*paceCut) > 1e-9 {
 		t.Fatalf("after a second throttle: %v/s, want %v/s", r, want*paceCut)
 	}
-	if d := p.reserve(); d != 2*time.Second {
+	if d, _ := p.reserve(); d != 2*time.Second {
 		t.Errorf("next request in %s, want the RetryAfter (2 s)", d)
 	}
 	p.Note(&Error{Class: Retryable})
@@ -96,7 +97,7 @@ func TestPacerThrottleSlowsThenRecovers(t *testing.T) {
 	if r := p.Rate(); r < target*paceFloor {
 		t.Errorf("rate %v/s fell under the floor", r)
 	}
-	if d := p.reserve(); d > maxPause {
+	if d, _ := p.reserve(); d > maxPause {
 		t.Errorf("paused %s, at most %s", d, maxPause)
 	}
 }
@@ -176,5 +177,31 @@ func TestClientIsPaced(t *testing.T) {
 	ccancel()
 	if _, err := hc.Do(req.WithContext(cctx)); err == nil || hits.Load() != 3 {
 		t.Errorf("a cancelled wait: %v, %d served", err, hits.Load())
+	}
+}
+
+// Requests abandoned while they wait for their slot (a List cancelled for
+// an edit) give their slots back: the request after them is not delayed
+// by them.
+func TestPacerAbandonedWaitsGiveTheirSlotsBack(t *testing.T) {
+	clk := clocktest.New(t0)
+	p := NewPacer(10, clk) // 9.5/s: a slot every ~105 ms
+	p.reserve()            // one request goes now
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 5)
+	for range 5 {
+		go func() { done <- p.Wait(ctx) }()
+	}
+	if err := clk.BlockUntil(context.Background(), 5); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	for range 5 {
+		if err := <-done; err == nil {
+			t.Fatal("an abandoned wait reported success")
+		}
+	}
+	if d, _ := p.reserve(); d > 110*time.Millisecond {
+		t.Fatalf("the next request waits %s behind 5 abandoned ones, want one slot at most", d)
 	}
 }
