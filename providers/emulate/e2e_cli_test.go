@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
+
 	"github.com/recordctl/recordctl/providers/agora/agoraemu"
 	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
 	"github.com/recordctl/recordctl/providers/emu"
@@ -198,26 +200,24 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 		cmd.Env = cliEnv()
 		return cmd
 	}
-	// Calibrate: when does an apply of such a directory write its first
-	// intent (the state file appears), and when does it end?
+	// Calibrate: how many journal writes (intents and results) does an
+	// uninterrupted apply of such a directory make?
 	cal := t.TempDir()
 	c.cliDocs(t, cal, "cal", time.Now())
-	t0 := time.Now()
 	calCmd := apply(cal, "cal")
 	var calOut bytes.Buffer
 	calCmd.Stdout, calCmd.Stderr = &calOut, &calOut
-	if err := calCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	firstWrite := waitForState(filepath.Join(cal, ".state", "cal"), time.Minute)
-	if err := calCmd.Wait(); err != nil {
+	calWrites := watchJournal(t, filepath.Join(cal, ".state", "cal"))
+	if err := calCmd.Run(); err != nil {
 		t.Fatalf("calibration apply: %v\n%s", err, calOut.String())
 	}
-	full, firstIntent := time.Since(t0), firstWrite.Sub(t0)
 	if bad := c.badWindows("cal"); len(bad) > 0 {
 		t.Fatalf("an uninterrupted apply already gets it wrong: %v", bad)
 	}
-	applying := max(full-firstIntent, time.Millisecond)
+	writes := calWrites.count()
+	if writes < 2 {
+		t.Fatalf("calibration saw %d journal writes; the kills could not land mid-apply", writes)
+	}
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("RECORDCTL_TEST_SEED"); v != "" {
 		if _, err := fmt.Sscan(v, &seed); err != nil {
@@ -236,31 +236,25 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 		cmd := apply(dir, tag)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
+		journal := watchJournal(t, statePath)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Odd iterations kill anywhere in the run (process start included);
-		// even ones at a random point after the first intent was written.
-		var when string
-		if i%2 == 1 {
-			d := time.Duration(rng.Int64N(int64(full) + 1))
-			time.Sleep(d)
-			when = fmt.Sprintf("%s after start", d)
-		} else {
-			// Kill points spread over the calibrated span between the
-			// first intent and the end (k/(n+1) of it, jittered by the
-			// seed), so kills land mid-apply by construction, not by luck.
-			waitForState(statePath, full+time.Second)
-			k := int64(i/2 + 1)
-			slot := int64(applying) / (iterations/2 + 1)
-			d := time.Duration(k*slot + rng.Int64N(slot/2+1) - slot/4)
-			time.Sleep(max(d, 0))
-			when = fmt.Sprintf("%s after the first intent", d)
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		// Odd iterations kill anywhere in the run (at start included); even
+		// ones right after the k-th journal write (an intent or a result),
+		// so the kill lands mid-apply by construction, not by timing.
+		k := rng.IntN(writes)
+		if i%2 == 0 {
+			k = 1 + rng.IntN(writes-1)
 		}
+		when := fmt.Sprintf("after journal write %d of ~%d", k, writes)
+		journal.waitFor(k, exited)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		<-exited
 		killed := out.String()
-		if stateWritten(statePath) && !strings.Contains(killed, "Apply complete") {
+		if journal.count() > 0 && !strings.Contains(killed, "Apply complete") {
 			midApply++
 		}
 		out.Reset()
@@ -271,37 +265,75 @@ func TestGuaranteeKill9NoDuplicates(t *testing.T) {
 			continue
 		}
 		if bad := c.badWindows(tag); len(bad) > 0 {
-			t.Errorf("kill %s (apply writes from ~%s to ~%s), then apply to completion: %v\n--- killed run:\n%s--- completing run:\n%s",
-				when, firstIntent, full, bad, killed, out.String())
+			t.Errorf("kill %s, then apply to completion: %v\n--- killed run:\n%s--- completing run:\n%s",
+				when, bad, killed, out.String())
 		}
 	}
-	t.Logf("seed %d: %d of %d kills landed mid-apply (first intent at ~%s, end at ~%s)", seed, midApply, iterations, firstIntent, full)
+	t.Logf("seed %d: %d of %d kills landed mid-apply (an uninterrupted apply makes ~%d journal writes)", seed, midApply, iterations, writes)
 	if midApply == 0 {
 		t.Errorf("seed %d: no kill landed between the first state write and the end of the apply: the test proved nothing", seed)
 	}
 }
 
-// stateWritten reports whether the state at path has been written: its
-// snapshot or its journal (the first intent goes to the journal).
-func stateWritten(path string) bool {
-	for _, p := range []string{path, path + ".journal"} {
-		if _, err := os.Stat(p); err == nil {
-			return true
-		}
-	}
-	return false
+// journalWatch counts the writes to a local state's journal as fsnotify
+// reports them: a test waits for the k-th write, not for a duration.
+type journalWatch struct {
+	mu      sync.Mutex
+	n       int
+	changed chan struct{} // closed and replaced on every write
 }
 
-// waitForState polls until the state at path is written (or limit passes) and returns when.
-func waitForState(path string, limit time.Duration) time.Time {
-	end := time.Now().Add(limit)
-	for time.Now().Before(end) {
-		if stateWritten(path) {
-			return time.Now()
-		}
-		time.Sleep(500 * time.Microsecond)
+// watchJournal watches the journal of the state at path (its folder is
+// created if missing) until the test ends.
+func watchJournal(t *testing.T, path string) *journalWatch {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
 	}
-	return time.Now()
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	if err := w.Add(filepath.Dir(path)); err != nil {
+		t.Fatal(err)
+	}
+	j := &journalWatch{changed: make(chan struct{})}
+	go func() {
+		for ev := range w.Events {
+			if ev.Name == path+".journal" && ev.Has(fsnotify.Write) {
+				j.mu.Lock()
+				j.n++
+				close(j.changed)
+				j.changed = make(chan struct{})
+				j.mu.Unlock()
+			}
+		}
+	}()
+	return j
+}
+
+func (j *journalWatch) count() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.n
+}
+
+// waitFor returns once k writes were seen, or the process has exited.
+func (j *journalWatch) waitFor(k int, exited <-chan struct{}) {
+	for {
+		j.mu.Lock()
+		n, ch := j.n, j.changed
+		j.mu.Unlock()
+		if n >= k {
+			return
+		}
+		select {
+		case <-ch:
+		case <-exited:
+			return
+		}
+	}
 }
 
 // Secrets: no credential value (demo keys, option secrets, and a wrong
