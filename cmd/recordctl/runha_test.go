@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,29 +36,58 @@ func readyz(addr string) string {
 	return string(b)
 }
 
-// waitReady polls /readyz of a replica until it says want (no timing assertion).
-func waitReady(t *testing.T, addr, want string) {
+// logEvents is a replica's log: every line written wakes the waiters.
+type logEvents struct {
+	mu      sync.Mutex
+	changed chan struct{}
+}
+
+func newLogEvents() *logEvents { return &logEvents{changed: make(chan struct{})} }
+
+func (l *logEvents) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return len(p), nil
+}
+
+func (l *logEvents) next() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
+// waitReady checks /readyz of a replica each time it logs (it logs every
+// leadership change and reconcile) until /readyz says want.
+func waitReady(t *testing.T, r *haReplica, want string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(readyz(addr), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/readyz never said %q; last: %q", addr, want, readyz(addr))
+	deadline := time.After(30 * time.Second)
+	for {
+		next := r.log.next()
+		if strings.Contains(readyz(r.addr), want) {
+			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-next:
+		case <-deadline:
+			t.Fatalf("%s/readyz never said %q; last: %q", r.addr, want, readyz(r.addr))
+		}
 	}
 }
 
 type haReplica struct {
 	addr   string
+	log    *logEvents
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func startHA(t *testing.T, endpoint, prefix, docs string) *haReplica {
 	t.Helper()
-	g := &globals{state: "etcd://" + endpoint + prefix, emulate: true, logFormat: "text", stdout: io.Discard, stderr: io.Discard,
+	r := &haReplica{addr: freeAddr(t), log: newLogEvents(), done: make(chan error, 1)}
+	g := &globals{state: "etcd://" + endpoint + prefix, emulate: true, logFormat: "text", stdout: io.Discard, stderr: r.log,
 		etcd: etcdFlags{dialTimeout: 5 * time.Second, leaseTTL: time.Second, leaderWait: time.Second}}
-	r := &haReplica{addr: freeAddr(t), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() {
@@ -91,9 +121,9 @@ func TestRunOnEtcdStandsByAndTakesOver(t *testing.T) {
 	t.Chdir(t.TempDir()) // --emulate keeps the emulator's data under .recordctl
 	docs := writeDocs(t)
 	a := startHA(t, srv.Endpoint, "/run-ha", docs)
-	waitReady(t, a.addr, "leading: tencent-gz")
+	waitReady(t, a, "leading: tencent-gz")
 	b := startHA(t, srv.Endpoint, "/run-ha", docs)
-	waitReady(t, b.addr, "standby")
+	waitReady(t, b, "standby")
 	// A's lease is lost behind its back.
 	cli := srv.Client(t)
 	resp, err := cli.Get(context.Background(), "/run-ha/leader/tencent-gz/", append(clientv3.WithFirstCreate(), clientv3.WithPrefix())...)
@@ -103,8 +133,8 @@ func TestRunOnEtcdStandsByAndTakesOver(t *testing.T) {
 	if _, err := cli.Revoke(context.Background(), clientv3.LeaseID(resp.Kvs[0].Lease)); err != nil {
 		t.Fatal(err)
 	}
-	waitReady(t, b.addr, "leading: tencent-gz")
-	waitReady(t, a.addr, "standby")
+	waitReady(t, b, "leading: tencent-gz")
+	waitReady(t, a, "standby")
 	for _, r := range []*haReplica{a, b} {
 		if err := r.stop(t); err != nil {
 			t.Errorf("run after cancel: %v", err)
@@ -123,7 +153,7 @@ func TestRunExitsWhenEtcdIsGone(t *testing.T) {
 	t.Chdir(t.TempDir())
 	docs := writeDocs(t)
 	a := startHA(t, own.Endpoint, "/gone", docs)
-	waitReady(t, a.addr, "leading: tencent-gz")
+	waitReady(t, a, "leading: tencent-gz")
 	own.Close()
 	select {
 	case err := <-a.done:
