@@ -47,7 +47,30 @@ func (c *calls) wrap(h http.Handler, op func(*http.Request) (string, string)) ht
 			op, stream string
 		}{at, o, s})
 		c.mu.Unlock()
+		wake.signal()
 	})
+}
+
+// wakeup wakes the waiters of waitCond whenever a call is logged or a
+// reconcile reported: the benchmark waits for events, not durations.
+type wakeup struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+var wake = &wakeup{ch: make(chan struct{})}
+
+func (w *wakeup) signal() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	close(w.ch)
+	w.ch = make(chan struct{})
+}
+
+func (w *wakeup) next() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ch
 }
 
 // first is the arrival of the first op call for stream at or after since.
@@ -79,15 +102,20 @@ var dumpCalls func() string
 
 func waitCond(b *testing.B, what string, cond func() bool) {
 	b.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
+	deadline := time.After(20 * time.Second)
+	for {
+		next := wake.next()
+		if cond() {
+			return
+		}
+		select {
+		case <-next:
+		case <-deadline:
 			if dumpCalls != nil {
 				b.Log(dumpCalls())
 			}
 			b.Fatalf("%s: not within 20s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -159,7 +187,7 @@ spec: {type: aliyun, region: cn-shanghai, endpoint: %s, rateLimit: 1000, credent
 	eng := &reconcile.Engine{Store: store, Log: slog.New(slog.DiscardHandler), Options: providers.Options{UserAgent: "recordctl-bench"},
 		Exec: reconcile.Executor{Clock: noSleep{clock.Real}}}
 	d, err := daemon.New(daemon.Config{Dir: dir, Engine: eng, Resync: time.Hour, Reload: time.Hour, Grace: 5 * time.Second,
-		OnReconcile: func(daemon.Report) { mu.Lock(); reports++; mu.Unlock() }})
+		OnReconcile: func(daemon.Report) { mu.Lock(); reports++; mu.Unlock(); wake.signal() }})
 	if err != nil {
 		b.Fatal(err)
 	}
