@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/recordctl/recordctl/providers/aliyun/aliyunemu"
 	"github.com/recordctl/recordctl/providers/emu"
 	"github.com/recordctl/recordctl/providers/emulate"
@@ -107,11 +109,24 @@ func BenchmarkFailover(b *testing.B) {
 		for i := range 3 {
 			rs = append(rs, startReplica(b, i, prefix, ttl, provs, events, work))
 		}
+		// Kill moments are state writes (intents, results, reconcile
+		// times): the victim dies right after the n-th write since the last
+		// failover, that is mid-reconcile, at a random one of them.
+		wctx, wcancel := context.WithCancel(context.Background())
+		writes := srv.Client(b).Watch(wctx, prefix+"/state/", clientv3.WithPrefix())
+		afterWrites := func(n int) {
+			for n > 0 {
+				resp, ok := <-writes
+				if !ok {
+					return
+				}
+				n -= len(resp.Events)
+			}
+		}
 		t0 := time.Now()
 		waitUntil(b, events, ls, 10*time.Second, "first leaders", func() bool { return len(ls.cur) == 2 })
 		for k := range kills {
-			// A random moment: mid-reconcile or at a window edge.
-			time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
+			afterWrites(1 + rng.IntN(30))
 			p := provs[rng.IntN(2)]
 			victim := ls.cur[p]
 			var led []string
@@ -130,8 +145,9 @@ func BenchmarkFailover(b *testing.B) {
 			failovers = append(failovers, time.Since(killed))
 		}
 		tEnd := time.Now()
-		// Let the last windows close and be stopped.
-		time.Sleep(5 * time.Second)
+		wcancel()
+		// Stopping a replica finishes its calls under way: every start of
+		// a window before tEnd is then at the emulator.
 		for _, r := range rs {
 			r.stop(false)
 		}
