@@ -20,6 +20,9 @@ type Config struct {
 	Now func() time.Time
 	// Faults is the fault injector consulted on every request; nil means none.
 	Faults *Faults
+	// Served, if set, is called after every request an emulator served
+	// (tests and benchmarks wait for it instead of polling).
+	Served func()
 }
 
 // Clock returns c.Now or time.Now.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,7 +52,8 @@ func pct(ds []time.Duration, p float64) time.Duration {
 // provider opening 8-16 s later, and one per command provider added by an
 // edit once those are done.
 func runFleet(b *testing.B, scale float64) fleetRun {
-	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{})
+	served := newWakeup()
+	srv, err := emulate.Start("127.0.0.1", 0, emu.Config{Served: served.signal})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -232,19 +234,32 @@ func runFleet(b *testing.B, scale float64) fleetRun {
 		}
 		return time.Time{}, false
 	}
+	// waitAll checks the probes each time an emulator has served a request
+	// (a start is accepted only then), until all are accepted or limit.
+	seen := map[string]bool{}
 	waitAll := func(ps []probe, limit time.Duration) {
-		end := time.Now().Add(limit)
-		for time.Now().Before(end) {
+		deadline := time.After(limit)
+		for {
+			next := served.next()
 			all := true
 			for _, p := range ps {
-				if _, ok := accepted(p); !ok {
+				if seen[p.name] {
+					continue
+				}
+				if _, ok := accepted(p); ok {
+					seen[p.name] = true
+				} else {
 					all = false
 				}
 			}
 			if all {
 				return
 			}
-			time.Sleep(100 * time.Millisecond)
+			select {
+			case <-next:
+			case <-deadline:
+				return
+			}
 		}
 	}
 	waitAll(probes, 45*time.Second)
@@ -343,4 +358,25 @@ func splitDocs(all string, size int) []string {
 		all = all[size+cut+1:]
 	}
 	return append(parts, all)
+}
+
+// wakeup wakes its waiters on every signal.
+type wakeup struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newWakeup() *wakeup { return &wakeup{ch: make(chan struct{})} }
+
+func (w *wakeup) signal() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	close(w.ch)
+	w.ch = make(chan struct{})
+}
+
+func (w *wakeup) next() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ch
 }

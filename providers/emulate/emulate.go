@@ -187,6 +187,9 @@ func StartWithData(host string, port int, cfg emu.Config, dataDir string) (*Serv
 			if s.dataFile != "" {
 				h = s.saveAfter(h)
 			}
+			if cfg.Served != nil {
+				h = servedHook(h, cfg.Served)
+			}
 			p := 0
 			if port != 0 {
 				p = next
@@ -204,6 +207,14 @@ func StartWithData(host string, port int, cfg emu.Config, dataDir string) (*Serv
 		}
 	}
 	return s, nil
+}
+
+// servedHook calls served after h has served each request.
+func servedHook(h http.Handler, served func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		served()
+	})
 }
 
 // Close stops every listener.
