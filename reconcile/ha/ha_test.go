@@ -24,31 +24,9 @@ import (
 
 var srv *etcdtest.Server
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ha-")
-	if err != nil {
-		panic(err)
-	}
-	srv, err = etcdtest.Start(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { etcdtest.Main(m, &srv) }
 
-var prefixN int
-var prefixMu sync.Mutex
-
-func newPrefix(t testing.TB) string {
-	prefixMu.Lock()
-	defer prefixMu.Unlock()
-	prefixN++
-	return fmt.Sprintf("/ha%d", prefixN)
-}
+func newPrefix(t testing.TB) string { return srv.Prefix("ha") }
 
 // event is a leadership change seen by a replica's worker loop.
 type event struct {

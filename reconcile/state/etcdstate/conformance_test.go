@@ -2,7 +2,6 @@ package etcdstate_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -20,11 +19,7 @@ import (
 // (so a second writer waits, then fails), fenced on its election key.
 func TestEtcdConformance(t *testing.T) {
 	statetest.Run(t, func(t *testing.T) statetest.Backend {
-		prefixMu.Lock()
-		prefixN++
-		p := fmt.Sprintf("/conf%d", prefixN)
-		prefixMu.Unlock()
-		return &etcdBackend{prefix: p, held: map[state.Store]*held{}}
+		return &etcdBackend{prefix: srv.Prefix("conf"), held: map[state.Store]*held{}}
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,32 +18,12 @@ import (
 
 var srv *etcdtest.Server
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "etcdstate-")
-	if err != nil {
-		panic(err)
-	}
-	srv, err = etcdtest.Start(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-var prefixN int
-var prefixMu sync.Mutex
+func TestMain(m *testing.M) { etcdtest.Main(m, &srv) }
 
 // fresh returns a store under a prefix no other test uses.
 func fresh(t *testing.T, o etcdstate.Options) (*etcdstate.Store, string) {
 	t.Helper()
-	prefixMu.Lock()
-	prefixN++
-	p := fmt.Sprintf("/t%d-%s", prefixN, t.Name())
-	prefixMu.Unlock()
+	p := srv.Prefix("t") + "-" + t.Name()
 	return etcdstate.New(srv.Client(t), p, o), p
 }
 

@@ -3,8 +3,10 @@
 package etcdtest
 
 import (
+	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,9 @@ import (
 type Server struct {
 	E        *embed.Etcd
 	Endpoint string // host:port
+
+	mu       sync.Mutex
+	prefixes int
 }
 
 // Start runs an etcd member on 127.0.0.1 with a random client port, fast
@@ -85,4 +90,34 @@ func Run(t testing.TB) *Server {
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// Main runs a package's tests with one server shared by them all (set
+// into *srv before they run), in a temp dir removed afterwards, and exits.
+func Main(m *testing.M, srv **Server) {
+	dir, err := os.MkdirTemp("", "etcdtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
+		os.Exit(1)
+	}
+	s, err := Start(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	s.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Prefix returns a key prefix no other caller on s got: tests sharing one
+// server keep out of each other's keys.
+func (s *Server) Prefix(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prefixes++
+	return fmt.Sprintf("/%s%d", name, s.prefixes)
 }
