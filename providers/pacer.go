@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -35,28 +36,84 @@ const (
 	assumedLatency = time.Second
 )
 
-// Pacer paces every HTTP request of one provider account: requests go out
-// evenly spaced at PaceMargin of the account's limit, with no burst (idle
-// time earns no credit, so no one-second window ever holds more than the
-// limit). A throttle that still happens (Throttled) cuts the pace by 30 %
-// at most once per second and pauses requests for its RetryAfter (at most
-// 5 s); the pace then recovers by 5 % of the target per second. The Pacer
-// also keeps an EWMA of request latency, so the engine can keep
-// rate × latency calls in flight (InFlight). Safe for concurrent use; nil
-// is a valid Pacer that never waits.
+// Pacer paces every HTTP request of one provider account at PaceMargin
+// of the account's limit, by two rules:
+//
+//   - a window: no half-open second ever holds more than floor(pace)
+//     requests, so however the provider counts (fixed one-second windows,
+//     sliding ones, a token bucket of a second's worth) the limit is never
+//     reached, and the margin of at least one request absorbs network
+//     jitter;
+//   - spacing: a busy account's requests go out evenly, one every
+//     1/pace; only idle time earns credit, at most a window's worth, so
+//     the first requests after a quiet spell (a plan's queries, the calls
+//     of an edit) go at once instead of queueing behind each other, and
+//     a window that had to hold requests back leaves no credit behind
+//     (bursts never repeat under load).
+//
+// Requests made under a Background context (observation: lists, status
+// queries, checks, re-asserting) go only into a second that leaves
+// Headroom places free, are spaced on their own and get as much less
+// credit, so a start or stop that is due now finds room at once: it goes
+// ahead of background requests already waiting instead of queueing
+// behind them, and while due work is flowing background work waits.
+//
+// A throttle that still happens (Throttled) cuts the pace by 30 % at most
+// once per second and pauses requests for its RetryAfter (at most 5 s);
+// the pace then recovers by 5 % of the target per second. The Pacer also
+// keeps an EWMA of request latency, so the engine can keep rate × latency
+// calls in flight (InFlight). Safe for concurrent use; nil is a valid Pacer
+// that never waits.
 type Pacer struct {
 	clk    clock.Clock
 	target float64 // requests/s it paces at when nothing is throttled; +Inf: unlimited
 
 	mu       sync.Mutex
 	cur      float64       // current pace, requests/s
-	next     time.Time     // earliest instant the next request may go
+	tat      [2]time.Time  // theoretical arrival time (GCRA) of due work [0] and background [1]
+	pause    time.Time     // no request before this (a throttle's RetryAfter)
+	slots    []slot        // reserved slots from a second ago on, by time
 	adjusted time.Time     // when cur was last recovered or cut
 	cut      time.Time     // when cur was last cut
 	thr      int64         // throttles seen
 	lat      time.Duration // EWMA of latency
 	dev      time.Duration // EWMA of |sample - lat|
 	samples  int64
+}
+
+// slot is one reserved send time.
+type slot struct{ at time.Time }
+
+// maxWindow bounds the pace the window rule is kept for: a faster pace is
+// only spaced (its credit still at most maxWindow requests).
+const maxWindow = 256
+
+// Headroom shares: each second keeps headroomShare of its requests, and
+// at least headroomMin (room for three two-call starts, such as Agora's
+// acquire and start), for due work.
+const (
+	headroomShare = 0.4
+	headroomMin   = 6
+)
+
+// Headroom is how many of a second's n requests background requests leave
+// free for due work: 40 % of n (rounded up) and at least 6, but at most
+// n − 1, so background work always moves.
+func Headroom(n int) int {
+	return max(0, min(n-1, max(headroomMin, int(math.Ceil(headroomShare*float64(n))))))
+}
+
+type bgKey struct{}
+
+// Background marks ctx's requests as background work (see Pacer).
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bgKey{}, true)
+}
+
+// IsBackground reports whether ctx carries Background.
+func IsBackground(ctx context.Context) bool {
+	v, _ := ctx.Value(bgKey{}).(bool)
+	return v
 }
 
 // NewPacer paces at PaceMargin of limit requests/s (limit <= 0 or +Inf:
@@ -69,56 +126,197 @@ func NewPacer(limit float64, clk clock.Clock) *Pacer {
 	return &Pacer{clk: clock.Or(clk), target: target, cur: target}
 }
 
-// Wait blocks until the next request may be sent, or ctx ends.
+// Wait blocks until the next request may be sent, or ctx ends; a
+// Background ctx waits as background work.
 func (p *Pacer) Wait(ctx context.Context) error {
 	if p == nil {
 		return ctx.Err()
 	}
-	d, step := p.reserve()
+	bg := IsBackground(ctx)
+	d, at := p.reserve(bg)
 	if d <= 0 {
 		return ctx.Err()
 	}
 	if err := p.clk.Sleep(ctx, d); err != nil {
-		p.release(step) // a request abandoned before its slot gives it back
+		p.release(at, bg) // a request abandoned before its slot gives it back
 		return err
 	}
 	return nil
 }
 
-// release gives back one slot of length step that was reserved and not
-// used, so requests abandoned in a queue (a cancelled List) do not delay
-// the ones that follow.
-func (p *Pacer) release(step time.Duration) {
+// release gives back a slot that was reserved and not used, so requests
+// abandoned in a queue (a cancelled List) do not delay the ones that
+// follow.
+func (p *Pacer) release(at time.Time, bg bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if now := p.clk.Now(); p.next.After(now) {
-		p.next = p.next.Add(-step)
-		if p.next.Before(now) {
-			p.next = now
+	now := p.clk.Now()
+	if !at.After(now) {
+		return
+	}
+	for i := len(p.slots) - 1; i >= 0; i-- {
+		if p.slots[i].at.Equal(at) {
+			p.slots = append(p.slots[:i], p.slots[i+1:]...)
+			break
 		}
+	}
+	if c := class(bg); p.tat[c].After(now) {
+		p.tat[c] = p.tat[c].Add(-p.stepLocked())
 	}
 }
 
-// reserve takes the next slot and returns how long until it and the
-// slot's length.
-func (p *Pacer) reserve() (time.Duration, time.Duration) {
+func class(bg bool) int {
+	if bg {
+		return 1
+	}
+	return 0
+}
+
+// stepLocked is the spacing of a busy account's requests (0: unlimited).
+func (p *Pacer) stepLocked() time.Duration {
+	if math.IsInf(p.cur, 1) {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / p.cur)
+}
+
+// reserve takes the next slot for a request (bg: background work) and
+// returns how long until it, and the slot.
+func (p *Pacer) reserve(bg bool) (time.Duration, time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if math.IsInf(p.target, 1) && p.next.IsZero() {
-		return 0, 0
-	}
 	now := p.clk.Now()
+	if math.IsInf(p.target, 1) && !p.pause.After(now) {
+		return 0, now
+	}
 	p.recoverLocked(now)
-	at := p.next
+	step := p.stepLocked()
+	n := min(maxWindow, max(1, int(p.cur))) // requests a second may hold
+	limit := n
+	if bg {
+		limit = n - Headroom(n)
+	}
+	credit := time.Duration(limit-1) * step // GCRA burst tolerance: limit at once after idle
+	tat := &p.tat[class(bg)]                // each kind is spaced on its own: due work never queues behind background
+	at := tat.Add(-credit)
 	if at.Before(now) {
 		at = now
 	}
-	var step time.Duration
-	if !math.IsInf(p.cur, 1) {
-		step = time.Duration(float64(time.Second) / p.cur)
+	if at.Before(p.pause) {
+		at, *tat = p.pause, p.pause.Add(credit) // no credit out of a pause
 	}
-	p.next = at.Add(step)
-	return at.Sub(now), step
+	if p.cur <= maxWindow {
+		// Forget slots no window from now on can hold.
+		keep := 0
+		for keep < len(p.slots) && !p.slots[keep].at.After(now.Add(-time.Second)) {
+			keep++
+		}
+		p.slots = append(p.slots[:0], p.slots[keep:]...)
+		if w := p.earliest(at, bg, n, limit); w.After(at) {
+			at = w // a window is full: no credit is left after it
+			*tat = at.Add(credit)
+		}
+		i := p.after(at)
+		p.slots = append(p.slots, slot{})
+		copy(p.slots[i+1:], p.slots[i:])
+		p.slots[i] = slot{at: at}
+	}
+	if tat.Before(at) {
+		*tat = at
+	}
+	*tat = tat.Add(step)
+	return at.Sub(now), at
+}
+
+// BackgroundRoom is how many background requests could go now without
+// waiting (a large number when unlimited). Callers that make background
+// requests in batches (Agora's status queries) size a batch by it, so the
+// batch never waits in the Pacer while due work waits for its caller.
+func (p *Pacer) BackgroundRoom() int {
+	if p == nil {
+		return MaxInFlight
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clk.Now()
+	p.recoverLocked(now)
+	if math.IsInf(p.cur, 1) || p.cur > maxWindow {
+		return MaxInFlight
+	}
+	if p.pause.After(now) {
+		return 0
+	}
+	step := p.stepLocked()
+	n := max(1, int(p.cur))
+	limit := n - Headroom(n)
+	credit := time.Duration(limit-1) * step
+	saved := append([]slot(nil), p.slots...)
+	defer func() { p.slots = saved }()
+	tat, k := p.tat[1], 0
+	for k < limit && !tat.Add(-credit).After(now) && p.fits(now, true, n, limit) {
+		i := p.after(now)
+		p.slots = append(p.slots, slot{})
+		copy(p.slots[i+1:], p.slots[i:])
+		p.slots[i] = slot{at: now}
+		if tat.Before(now) {
+			tat = now
+		}
+		tat = tat.Add(step)
+		k++
+	}
+	return k
+}
+
+// earliest is the first instant from a0 on at which one more request
+// (bg: background) fits every window: at most n in any second, and a
+// background request only where the second holds fewer than limit.
+func (p *Pacer) earliest(a0 time.Time, bg bool, n, limit int) time.Time {
+	if p.fits(a0, bg, n, limit) {
+		return a0
+	}
+	// A window frees a place only when one of its slots leaves it.
+	for _, s := range p.slots {
+		if a := s.at.Add(time.Second); a.After(a0) && p.fits(a, bg, n, limit) {
+			return a
+		}
+	}
+	return a0.Add(time.Second) // not reached: every slot has left by then
+}
+
+// fits reports whether a request at a keeps every second that would hold
+// it within the limits.
+func (p *Pacer) fits(a time.Time, bg bool, n, limit int) bool {
+	// The seconds holding a start at a slot in (a-1s, a], or at a.
+	for i := p.after(a.Add(-time.Second)); i < len(p.slots) && !p.slots[i].at.After(a); i++ {
+		if !p.roomIn(i, p.slots[i].at, bg, n, limit) {
+			return false
+		}
+	}
+	return p.roomIn(p.from(a), a, bg, n, limit)
+}
+
+// after is the index of the first slot after t; from that of the first
+// slot at or after t.
+func (p *Pacer) after(t time.Time) int {
+	return sort.Search(len(p.slots), func(i int) bool { return p.slots[i].at.After(t) })
+}
+
+func (p *Pacer) from(t time.Time) int {
+	return sort.Search(len(p.slots), func(i int) bool { return !p.slots[i].at.Before(t) })
+}
+
+// roomIn reports whether the second [x, x+1s), whose first slot is at
+// index i, has room for one more request (bg: background, which must
+// leave the headroom free).
+func (p *Pacer) roomIn(i int, x time.Time, bg bool, n, limit int) bool {
+	all := 0
+	for end := x.Add(time.Second); i < len(p.slots) && p.slots[i].at.Before(end); i++ {
+		all++
+	}
+	if bg {
+		return all < limit
+	}
+	return all < n
 }
 
 // recoverLocked raises the pace towards the target, paceRecovery of it
@@ -155,8 +353,8 @@ func (p *Pacer) Throttled(retryAfter time.Duration) {
 		p.cut, p.adjusted = now, now
 	}
 	if retryAfter > 0 {
-		if until := now.Add(min(retryAfter, maxPause)); until.After(p.next) {
-			p.next = until
+		if until := now.Add(min(retryAfter, maxPause)); until.After(p.pause) {
+			p.pause = until
 		}
 	}
 }
@@ -247,7 +445,7 @@ type pacedTransport struct {
 }
 
 func (t pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.pacer.Wait(r.Context()); err != nil {
+	if err := t.pacer.Wait(r.Context()); err != nil { // a Background request waits as one
 		if r.Body != nil {
 			r.Body.Close() // RoundTrip must close the body, even on errors
 		}

@@ -225,14 +225,19 @@ func TestListQueryWindows(t *testing.T) {
 // (the Provider's rateLimit) stays under the service's 20 requests/s even
 // when paging takes more requests than that.
 func TestListManyStreams(t *testing.T) {
-	f := newFixture(t)
 	var streams []spec.Stream
-	for i := 0; i < 40; i++ {
-		s := spec.Stream{Domain: "push.example.com", App: "live", Name: fmt.Sprintf("cam-%02d", i)}
-		streams = append(streams, s)
-		f.emu.InjectTask(s, t0.Add(time.Hour), t0.Add(2*time.Hour))
+	fleet := func() *fixture {
+		f := newFixture(t)
+		streams = streams[:0]
+		for i := 0; i < 40; i++ {
+			s := spec.Stream{Domain: "push.example.com", App: "live", Name: fmt.Sprintf("cam-%02d", i)}
+			streams = append(streams, s)
+			f.emu.InjectTask(s, t0.Add(time.Hour), t0.Add(2*time.Hour))
+		}
+		f.emu.InjectTask(spec.Stream{Domain: "push.example.com", App: "live", Name: "not-ours"}, t0.Add(time.Hour), t0.Add(2*time.Hour))
+		return f
 	}
-	f.emu.InjectTask(spec.Stream{Domain: "push.example.com", App: "live", Name: "not-ours"}, t0.Add(time.Hour), t0.Add(2*time.Hour))
+	f := fleet()
 	scope := providers.Scope{Streams: streams, From: t0, To: t0.Add(24 * time.Hour)}
 
 	f.emu.SetPageSize(10)
@@ -248,6 +253,9 @@ func TestListManyStreams(t *testing.T) {
 		t.Fatalf("%d DescribeRecordTask calls for 40 streams on one domain: queries are not shared", n)
 	}
 
+	// A paced client alone on the account (the unpaced one above has
+	// spent part of this second's allowance).
+	f = fleet()
 	f.emu.SetPageSize(1) // 41 pages: more requests than the 20/s limit allows at once
 	paced := f.client(t, providers.Options{Pacer: providers.NewPacer(RateLimit, nil)})
 	if got, err = paced.List(context.Background(), scope); err != nil || len(got) != 40 {
