@@ -3,6 +3,7 @@ package tencent
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/recordctl/recordctl/providers"
@@ -11,6 +12,10 @@ import (
 
 // maxPages bounds one DescribeRecordTask scroll, against a token that never ends.
 const maxPages = 10000
+
+// maxParallelQueries bounds the DescribeRecordTask scrolls of one List in
+// flight at once (each scroll's pages follow one another).
+const maxParallelQueries = 8
 
 // retention is how long the service keeps task records (and how far back
 // DescribeRecordTask may look).
@@ -92,12 +97,46 @@ func (c *Client) List(ctx context.Context, scope providers.Scope) ([]providers.T
 	if len(scope.Streams) == 1 && len(scope.Managed) == 0 {
 		only = &scope.Streams[0]
 	}
-	found := map[string]recordTask{}
+	// The queries go out together (the pacer spaces them when the account
+	// is busy): a plan over several domains waits for one answer, not for
+	// each in turn.
+	type query struct {
+		domain string
+		w      span
+	}
+	var queries []query
 	for _, d := range order {
 		for _, w := range windows(merge(perDomain[d])) {
-			if err := c.describe(ctx, d, only, w, wanted, found); err != nil {
-				return nil, err
+			queries = append(queries, query{d, w})
+		}
+	}
+	results := make([]map[string]recordTask, len(queries))
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var once sync.Once
+	var failed error // the first query that failed; it cancels the others
+	sem := make(chan struct{}, maxParallelQueries)
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = map[string]recordTask{}
+			if err := c.describe(qctx, q.domain, only, q.w, wanted, results[i]); err != nil {
+				once.Do(func() { failed = err; cancel() })
 			}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return nil, failed
+	}
+	found := map[string]recordTask{}
+	for _, r := range results {
+		for id, rt := range r {
+			found[id] = rt
 		}
 	}
 
