@@ -188,3 +188,52 @@ func TestListIsBoundedWhenAgoraNeverAnswers(t *testing.T) {
 		}
 	}
 }
+
+// Paced at Agora's 10 requests/s, a List makes no more status queries than
+// the pacer's background share lets go at once (3), so it never waits in
+// the pacer while a window edge or an edit waits for the worker; the
+// rest stay due for the next List.
+func TestListStaysWithinThePacersBackgroundShare(t *testing.T) {
+	e := newEnv(t)
+	managed := make([]providers.Task, 10)
+	for i := range managed {
+		managed[i] = e.mustCreate(e.recording(fmt.Sprintf("ch%03d", i), nil), nil)
+	}
+	e.clock.Advance(5 * time.Second) // every start's first query is due
+	pacer := providers.NewPacer(10, e.clock.Fake)
+	p, err := New(e.doc, providers.Options{HTTPClient: &http.Client{Transport: e.tap, Timeout: 10 * time.Second},
+		Clock: e.clock.Fake, Pacer: pacer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.emu.Calls()["query"]
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.List(providers.Background(context.Background()), providers.Scope{Managed: managed})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second): // the fake clock never moves: a wait in the pacer never ends
+		t.Fatal("the List waited in the pacer")
+	}
+	if q := e.emu.Calls()["query"] - before; q != 3 {
+		t.Errorf("one paced List made %d queries, want 3 (the background share of a second)", q)
+	}
+	// Within the same second the share is spent: the next List queries
+	// nothing and leaves the rest due.
+	before = e.emu.Calls()["query"]
+	if _, err := p.List(providers.Background(context.Background()), providers.Scope{Managed: managed}); err != nil {
+		t.Fatal(err)
+	}
+	if q := e.emu.Calls()["query"] - before; q != 0 || pacer.BackgroundRoom() != 0 {
+		t.Errorf("a second List in the same second made %d queries (room %d), want none", q, pacer.BackgroundRoom())
+	}
+	e.clock.Advance(time.Second)
+	if r := pacer.BackgroundRoom(); r != 3 {
+		t.Errorf("a second later the room is %d, want 3", r)
+	}
+}
