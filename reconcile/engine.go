@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"log/slog"
 	"reflect"
 	"sort"
@@ -159,6 +160,7 @@ func (e *Engine) observe(ctx context.Context, x *Executor, set *spec.Set, st *st
 	}
 	a := Action{Action: "list", Provider: p.Metadata.Name, Type: p.Spec.Type}
 	var tasks []providers.Task
+	ctx = providers.Background(ctx) // observation: due starts and stops go first
 	err := x.call(ctx, ctx, a, time.Time{}, func(ctx context.Context) error {
 		var err error
 		tasks, err = prov.List(ctx, scope)
@@ -262,7 +264,7 @@ func (e *Engine) CheckStreams(ctx context.Context, set *spec.Set, p *Plan) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			cctx, cancel := context.WithTimeout(ctx, x.CallTimeout)
+			cctx, cancel := context.WithTimeout(providers.Background(ctx), x.CallTimeout)
 			defer cancel()
 			switch err := c.sc.CheckStream(cctx, c.stream); {
 			case err == nil || ctx.Err() != nil:
@@ -398,16 +400,47 @@ func Digest(set *spec.Set) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	for _, p := range set.Providers {
-		_ = enc.Encode(struct {
-			M spec.Metadata
-			S spec.ProviderSpec
-		}{p.Metadata, p.Spec})
+		encodeProvider(enc, p)
 	}
 	for _, r := range set.Recordings {
-		_ = enc.Encode(struct {
-			M spec.Metadata
-			S spec.RecordingSpec
-		}{r.Metadata, r.Spec})
+		encodeRecording(enc, r)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ShareDigests fingerprints each Provider document's share of set: its
+// document and its Recordings (in document order). A reload that leaves a
+// provider's share as it was need not wake that provider's worker.
+func ShareDigests(set *spec.Set) map[string]string {
+	hs := map[string]hash.Hash{}
+	encs := map[string]*json.Encoder{}
+	for _, p := range set.Providers {
+		h := sha256.New()
+		hs[p.Metadata.Name], encs[p.Metadata.Name] = h, json.NewEncoder(h)
+		encodeProvider(encs[p.Metadata.Name], p)
+	}
+	for _, r := range set.Recordings {
+		if enc := encs[r.Spec.Provider]; enc != nil {
+			encodeRecording(enc, r)
+		}
+	}
+	out := make(map[string]string, len(hs))
+	for name, h := range hs {
+		out[name] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out
+}
+
+func encodeProvider(enc *json.Encoder, p *spec.Provider) {
+	_ = enc.Encode(struct {
+		M spec.Metadata
+		S spec.ProviderSpec
+	}{p.Metadata, p.Spec})
+}
+
+func encodeRecording(enc *json.Encoder, r *spec.Recording) {
+	_ = enc.Encode(struct {
+		M spec.Metadata
+		S spec.RecordingSpec
+	}{r.Metadata, r.Spec})
 }

@@ -380,7 +380,8 @@ func (e *Engine) reassert(ctx context.Context, x *Executor, store Store, name st
 			Piece: Span{r.Start, r.End}}
 		var t providers.Task
 		var restarted bool
-		err := x.call(ctx, ctx, a, r.End, func(ctx context.Context) error {
+		bctx := providers.Background(ctx) // upkeep: due starts and stops go first
+		err := x.call(bctx, bctx, a, r.End, func(ctx context.Context) error {
 			var err error
 			t, restarted, err = ra.Reassert(ctx, *r.Task)
 			return err

@@ -299,11 +299,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	} else {
 		reloadT.Stop()
 	}
-	changed := func(kind string) {
+	changed := func(kind string, only map[string]bool) {
 		d.computeEdge()
 		d.syncWorkers(ctx)
 		d.checkOrphans(ctx, kind)
-		d.kick(kind)
+		d.kick(kind, only)
 	}
 	for {
 		select {
@@ -311,17 +311,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.shutdown()
 			return nil
 		case <-events:
-			if d.reload(false) {
-				changed("change")
+			if moved, only := d.reload(false); moved {
+				changed("change", only)
 			}
 		case <-reloadT.C():
-			if d.reload(false) {
-				changed("reload")
+			if moved, only := d.reload(false); moved {
+				changed("reload", only)
 			}
 			reloadT.Reset(d.cfg.Reload)
 		case <-d.trigger:
 			d.reload(true)
-			changed("signal")
+			changed("signal", nil)
 		}
 	}
 }
@@ -404,8 +404,10 @@ func (d *Daemon) computeEdge() Edge {
 }
 
 // reload walks and reads the spec directory (re-syncing the folder
-// watches) and reports whether the documents or their problems changed.
-func (d *Daemon) reload(force bool) bool {
+// watches) and reports whether the documents or their problems changed,
+// and if so which Provider documents' shares (nil: every provider's, as
+// when the problems changed: the mass-stop guard of each depends on them).
+func (d *Daemon) reload(force bool) (bool, map[string]bool) {
 	var t spec.Tree
 	for range 3 {
 		t = spec.Walk(d.dir)
@@ -416,7 +418,7 @@ func (d *Daemon) reload(force bool) bool {
 	docs, changed := d.loader.load(t, force)
 	if !changed {
 		d.m.reloads.WithLabelValues("unchanged").Inc()
-		return false
+		return false, nil
 	}
 	var perr error
 	if d.cfg.Prepare != nil && docs.Set != nil {
@@ -428,11 +430,12 @@ func (d *Daemon) reload(force bool) bool {
 	d.mu.Unlock()
 	d.m.specErrors.Set(float64(len(docs.Errors)))
 	d.m.specStale.Set(float64(len(docs.Stale)))
-	moved := docs.Digest != old.Digest || joinErrs(docs.Errors) != joinErrs(old.Errors) ||
+	problems := joinErrs(docs.Errors) != joinErrs(old.Errors) ||
 		fmt.Sprint(docs.Stale) != fmt.Sprint(old.Stale) || fmt.Sprint(perr) != fmt.Sprint(oldPrep)
+	moved := docs.Digest != old.Digest || problems
 	if !moved {
 		d.m.reloads.WithLabelValues("unchanged").Inc()
-		return false
+		return false, nil
 	}
 	d.m.reloads.WithLabelValues("changed").Inc()
 	if joinErrs(docs.Errors) != joinErrs(old.Errors) {
@@ -456,7 +459,16 @@ func (d *Daemon) reload(force bool) bool {
 		d.log.Info("documents loaded", "files", docs.Files, "providers", len(docs.Set.Providers),
 			"recordings", len(docs.Set.Recordings), "spec_errors", len(docs.Errors))
 	}
-	return true
+	if problems || old.Shares == nil {
+		return true, nil
+	}
+	only := map[string]bool{}
+	for name, sum := range docs.Shares {
+		if old.Shares[name] != sum {
+			only[name] = true
+		}
+	}
+	return true, only
 }
 
 func (d *Daemon) shutdown() {

@@ -519,3 +519,37 @@ func grep(s, words string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// An edit wakes only the workers of the providers whose documents it
+// changed: editing an Alibaba recording leaves the Tencent worker's pass
+// (in a large fleet, a long observation) undisturbed.
+func TestEditWakesOnlyItsProvider(t *testing.T) {
+	h := newHarness(t)
+	h.providers()
+	start := secs(time.Now()).Add(time.Hour)
+	h.write("a.yaml", rec("a", "tx", "a", start, start.Add(time.Hour)))
+	h.write("b.yaml", rec("b", "ali", "b", start, start.Add(time.Hour)))
+	h.start()
+	h.waitReconcile(0)
+	changes := func(provider string) int {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		n := 0
+		for _, r := range h.reports {
+			if r.Provider == provider && r.Trigger == "change" {
+				n++
+			}
+		}
+		return n
+	}
+	h.write("b.yaml", rec("b", "ali", "b", start, start.Add(2*time.Hour)))
+	h.waitFor("ali's reconcile for the edit", func() bool { return changes("ali") == 1 })
+	// A Tencent edit now: had the first edit woken tx too, its reconcile
+	// for that edit would come before this one's.
+	h.write("a.yaml", rec("a", "tx", "a", start, start.Add(2*time.Hour)))
+	h.waitFor("tx's reconcile for its edit", func() bool { return changes("tx") >= 1 })
+	h.waitFor("a rescheduled", func() bool { return h.liveTx()["a"] == 1 && len(h.txCalls.find("DeleteRecordTask", "", time.Time{})) == 1 })
+	if n, m := changes("tx"), changes("ali"); n != 1 || m != 1 {
+		t.Errorf("reconciles for edits: tx %d, ali %d; want one each (each edit wakes its own provider only)", n, m)
+	}
+}

@@ -16,6 +16,9 @@ type Documents struct {
 	Set *spec.Set
 	// Digest fingerprints Set (reconcile.Digest), to tell whether a reload changed anything.
 	Digest string
+	// Shares fingerprints each Provider document's share of Set
+	// (reconcile.ShareDigests), to tell which workers a change concerns.
+	Shares map[string]string
 	// Errors are every problem in force, each at file:line:col, sorted.
 	Errors []*spec.Error
 	// Stale lists files whose current content is not in force (it has
@@ -207,6 +210,7 @@ func (l *loader) build(t spec.Tree) Documents {
 	}
 	doc.Errors = dedupe(all)
 	doc.Digest = reconcile.Digest(cur.set)
+	doc.Shares = reconcile.ShareDigests(cur.set)
 	return doc
 }
 

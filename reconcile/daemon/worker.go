@@ -84,11 +84,16 @@ func (d *Daemon) syncWorkers(ctx context.Context) {
 	}
 }
 
-// kick wakes every worker for a reconcile now.
-func (d *Daemon) kick(kind string) {
+// kick wakes the workers of only (nil: every worker) for a reconcile now.
+// An edit wakes only the providers whose share of the documents it
+// changed: the others' passes (a long observation) go on undisturbed.
+func (d *Daemon) kick(kind string, only map[string]bool) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
-	for _, w := range d.workers {
+	for name, w := range d.workers {
+		if only != nil && !only[name] {
+			continue
+		}
 		select {
 		case w.kick <- kind:
 		default: // a reconcile is already due
