@@ -191,7 +191,10 @@ func (p *Pacer) reserve(bg bool) (time.Duration, time.Time) {
 	}
 	p.recoverLocked(now)
 	step := p.stepLocked()
-	n := min(maxWindow, max(1, int(p.cur))) // requests a second may hold
+	n := maxWindow // requests a second may hold
+	if p.cur < maxWindow {
+		n = max(1, int(p.cur))
+	}
 	limit := n
 	if bg {
 		limit = n - Headroom(n)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -169,7 +170,7 @@ func WithGrace(parent context.Context, grace time.Duration) (context.Context, co
 // call starts, and the error is returned.
 func (x *Executor) Apply(ctx context.Context, set *spec.Set, p *Plan) (*Result, error) {
 	x.defaults()
-	res := &Result{}
+	res := &Result{Outcomes: make([]Outcome, 0, len(p.Actions))}
 	if len(p.Forget) > 0 {
 		now := x.Clock.Now()
 		ids := map[string]bool{}
@@ -303,6 +304,7 @@ func (r *Result) merge(o *Result) {
 	if o == nil {
 		return
 	}
+	r.Outcomes = slices.Grow(r.Outcomes, len(o.Outcomes))
 	for _, oc := range o.Outcomes {
 		r.add(oc)
 	}

@@ -129,7 +129,22 @@ func (e *Engine) scopeFor(set *spec.Set, st *state.State, p *spec.Provider, now 
 	c := e.Caps(p.Spec.Type)
 	scope := providers.Scope{}
 	scope.From, scope.To = Horizon(c, now, e.Lookahead)
-	seen := map[spec.Stream]bool{}
+	nrec, nlive := 0, 0
+	for _, r := range set.Recordings {
+		if r.Spec.Provider == name {
+			nrec++
+		}
+	}
+	for _, r := range st.Records {
+		if r.Provider == name && r.Phase.Live() {
+			nlive++
+		}
+	}
+	// Sized up front: at 100k recordings, growing these by doubling moved
+	// more memory than the rest of the observation.
+	scope.Streams = make([]spec.Stream, 0, nrec+nlive)
+	scope.Managed = make([]providers.Task, 0, nlive)
+	seen := make(map[spec.Stream]bool, nrec+nlive)
 	for _, r := range set.Recordings {
 		if r.Spec.Provider == name && !seen[r.Spec.Stream] {
 			seen[r.Spec.Stream] = true
