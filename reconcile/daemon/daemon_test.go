@@ -548,7 +548,9 @@ func TestEditWakesOnlyItsProvider(t *testing.T) {
 	// for that edit would come before this one's.
 	h.write("a.yaml", rec("a", "tx", "a", start, start.Add(2*time.Hour)))
 	h.waitFor("tx's reconcile for its edit", func() bool { return changes("tx") >= 1 })
-	h.waitFor("a rescheduled", func() bool { return h.liveTx()["a"] == 1 && len(h.txCalls.find("DeleteRecordTask", "", time.Time{})) == 1 })
+	h.waitFor("a rescheduled", func() bool {
+		return h.liveTx()["a"] == 1 && len(h.txCalls.find("DeleteRecordTask", "", time.Time{})) == 1
+	})
 	if n, m := changes("tx"), changes("ali"); n != 1 || m != 1 {
 		t.Errorf("reconciles for edits: tx %d, ali %d; want one each (each edit wakes its own provider only)", n, m)
 	}
