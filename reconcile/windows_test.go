@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,12 @@ func randomRecording(r *rand.Rand, w *world, i int) *spec.Recording {
 // task because its schedule changed.
 func TestWindowsAreStableAcrossPlans(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if v := os.Getenv("RECORDCTL_TEST_SEED"); v != "" {
+		if _, err := fmt.Sscan(v, &seed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("seed %d (rerun with RECORDCTL_TEST_SEED=%d)", seed, seed)
 	r := rand.New(rand.NewPCG(seed, 7))
 	lookaheads := []time.Duration{10 * time.Minute, 8 * time.Minute, time.Hour, 24 * time.Hour, 3 * 24 * time.Hour, 6 * 24 * time.Hour}
 	for iter := 0; iter < 12; iter++ {

@@ -604,7 +604,13 @@ func (x *expander) walkStart(next, limit time.Time) (time.Time, bool) {
 			}
 		case dayRegular:
 			if x.spec == nil {
-				y := next.Add(-time.Nanosecond).Truncate(x.every)
+				// The latest start before next within this day: next may
+				// lie days later, past days with no start (excluded).
+				y := next.Add(-time.Nanosecond)
+				if !y.Before(dy.end) {
+					y = dy.end.Add(-time.Nanosecond)
+				}
+				y = y.Truncate(x.every)
 				if y.Before(dy.start) {
 					continue
 				}

@@ -85,7 +85,7 @@ func randomSchedule(r *rand.Rand) *Schedule {
 		"*/10 * * * *", "0 0 1 * *", "15 2 * * SUN", "0 */2 * * *", "@daily", "@hourly",
 		"@every 10m", "@every 1h", "@every 7h", "*/20 * * * * *", "0 0-23/3 * * *", "0 9 * 3,4,9,10 *", "45 23 * * *",
 	}
-	durs := []time.Duration{time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 90 * time.Minute, 3 * time.Hour, 20 * time.Second, 25 * time.Hour}
+	durs := []time.Duration{time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 90 * time.Minute, 3 * time.Hour, 20 * time.Second, 25 * time.Hour, 30 * time.Hour}
 	pads := []time.Duration{0, 0, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour}
 	loc, _ := time.LoadLocation(testZones[r.IntN(len(testZones))])
 	sc := &Schedule{Cron: crons[r.IntN(len(crons))], Duration: durs[r.IntN(len(durs))], Location: loc,
@@ -261,5 +261,40 @@ func TestPaddingAndExclusionsAcrossSouthernDST(t *testing.T) {
 				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
 			}
 		})
+	}
+}
+
+// A chain of 30 h windows every 7 h broken by an excluded day: walking
+// back from the first window after the gap stops at the gap, whichever
+// side is looked at first. (Walking back used to take the excluded day's
+// starts as the previous day's, joining the two chains into one endless
+// window, and plans made at other instants disagreed on the windows.)
+func TestEveryChainWalksBackAcrossAnExcludedDay(t *testing.T) {
+	lh, err := time.LoadLocation("Australia/Lord_Howe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day, _ := time.Parse(time.DateOnly, "2026-05-14")
+	sc := &Schedule{Cron: "@every 7h", Duration: 30 * time.Hour, Location: lh, Timezone: lh.String(),
+		Padding: Padding{Before: 2 * time.Minute}, Exclude: []Exclusion{{From: day, To: day}}}
+	after := sc.Windows(utc("2026-05-14T20:00:00Z"), utc("2026-05-14T21:00:00Z"))
+	before := sc.Windows(utc("2026-05-12T00:00:00Z"), utc("2026-05-12T01:00:00Z"))
+	if len(after) != 1 || len(before) != 1 {
+		t.Fatalf("windows after the gap %v, before it %v: want one each", after, before)
+	}
+	if got := show(after[0].Start); got != "2026-05-14T18:58:00Z" {
+		t.Errorf("the chain after the excluded day starts %s, want 2026-05-14T18:58:00Z (19:00 less 2 min of padding)", got)
+	}
+	if got := show(before[0].End); got != "2026-05-14T14:00:00Z" {
+		t.Errorf("the chain before the excluded day ends %s, want 2026-05-14T14:00:00Z", got)
+	}
+	// And the definition agrees, seen from a wide range.
+	for _, w := range naiveWindows(sc, utc("2026-05-10T00:00:00Z"), utc("2026-05-18T00:00:00Z")) {
+		if w.End.Equal(before[0].End) || w.Start.Equal(after[0].Start) {
+			continue
+		}
+		if w.Start.After(before[0].End) && w.End.Before(after[0].Start) {
+			t.Errorf("the definition has a window %s inside the gap", showIv(w))
+		}
 	}
 }
