@@ -175,7 +175,6 @@ func (e *Engine) observe(ctx context.Context, x *Executor, set *spec.Set, st *st
 	}
 	a := Action{Action: "list", Provider: p.Metadata.Name, Type: p.Spec.Type}
 	var tasks []providers.Task
-	ctx = providers.Background(ctx) // observation: due starts and stops go first
 	err := x.call(ctx, ctx, a, time.Time{}, func(ctx context.Context) error {
 		var err error
 		tasks, err = prov.List(ctx, scope)
@@ -279,7 +278,7 @@ func (e *Engine) CheckStreams(ctx context.Context, set *spec.Set, p *Plan) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			cctx, cancel := context.WithTimeout(providers.Background(ctx), x.CallTimeout)
+			cctx, cancel := context.WithTimeout(ctx, x.CallTimeout)
 			defer cancel()
 			switch err := c.sc.CheckStream(cctx, c.stream); {
 			case err == nil || ctx.Err() != nil:

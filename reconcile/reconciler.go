@@ -202,7 +202,11 @@ func (e *Engine) planAndApply(ctx context.Context, req Request, set *spec.Set, p
 			defer cancel()
 			octx = c
 		}
-		obs, perr = e.observe(octx, x, set, st, pdoc, x.Providers[req.Provider], req.At)
+		// Observation is background work here: a start or stop due
+		// meanwhile (this worker's next pass, an edit) goes first in the
+		// provider's pacer. (plan and apply observe before they act, with
+		// the whole rate.)
+		obs, perr = e.observe(providers.Background(octx), x, set, st, pdoc, x.Providers[req.Provider], req.At)
 		if ctx.Err() == nil && octx.Err() != nil {
 			res.Interrupted = true
 			return nil

@@ -28,11 +28,12 @@ const (
 	RecheckEvery = time.Minute
 	// ListBudget bounds the queries one List makes; the rest stay due and
 	// are served first by the next List (the engine requeues at the
-	// earliest Task.NextCheck). A paced List makes no more than the
-	// pacer's background share lets go at once (Pacer.BackgroundRoom: at
-	// most 3 a second at Agora's 10 requests/s), so a window that opens
-	// meanwhile does not wait for them; 100 open recorders at one query a
-	// minute each are about 35 such Lists a minute.
+	// earliest Task.NextCheck). A List in the background (the daemon's)
+	// makes no more than the pacer's background share lets go at once
+	// (Pacer.BackgroundRoom: at most 3 a second at Agora's 10 requests/s),
+	// so a window that opens meanwhile does not wait for them; 100 open
+	// recorders at one query a minute each are about 35 such Lists a
+	// minute.
 	ListBudget = 5
 	// ListTimeout bounds one List even when Agora does not answer.
 	ListTimeout = 10 * time.Second
@@ -62,8 +63,9 @@ type watch struct {
 // recording; not 4/5 90 s after the sid is a failed start; a 404 after the
 // deadline confirmed three times (5, 10, 15 s apart) is gone; a query that
 // fails with 5xx or no answer is unknown. Only tasks whose query is due are
-// queried, at most ListBudget of them (fewer when the pacer's background
-// share has less room now), earliest due first; the others are
+// queried, at most ListBudget of them (in the background, no more than
+// the pacer's background share has room for now), earliest due first; the
+// others are
 // reported with the last status seen and their NextCheck. A throttled
 // query ends the List's querying (the rest stay due); credential and App
 // ID errors fail the whole List. scope.Managed must hold every managed task
@@ -116,10 +118,14 @@ func (p *Provider) List(ctx context.Context, scope providers.Scope) ([]providers
 	p.mu.Unlock()
 
 	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].due.Before(jobs[b].due) })
-	// No more than the account's background share lets go now: a List
-	// that waited in the pacer would hold up the worker's next window
-	// edge or edit. With no room, the due queries wait for the next List.
-	budget := min(ListBudget, p.pacer.BackgroundRoom())
+	// In the background (the daemon), no more than the account's
+	// background share lets go now: a List that waited in the pacer would
+	// hold up the worker's next window edge or edit. With no room, the due
+	// queries wait for the next List.
+	budget := ListBudget
+	if providers.IsBackground(ctx) {
+		budget = min(budget, p.pacer.BackgroundRoom())
+	}
 	if len(jobs) > budget {
 		jobs = jobs[:budget] // the rest keep NextCheck <= now: due at the next List
 	}
