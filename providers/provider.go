@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -254,18 +253,6 @@ func Lookup(typ string) (Registration, bool) {
 	defer regMu.RUnlock()
 	r, ok := registry[typ]
 	return r, ok
-}
-
-// Types lists registered types, sorted.
-func Types() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for t := range registry {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // New builds the Provider for a document through its registered factory.

@@ -58,13 +58,6 @@ func (g *Gate) limit() int {
 	return min(max(n, g.min), g.max)
 }
 
-// Latency is the observed latency of an action (EWMA).
-func (g *Gate) Latency() time.Duration {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return time.Duration(g.ewma * float64(time.Second))
-}
-
 // Acquire waits for a free slot, or until ctx ends.
 func (g *Gate) Acquire(ctx context.Context) error {
 	for {

@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// Build checks documents against each other and fills defaults, at the
-// current time (see BuildAt).
-func Build(dir string, files []*File) (*Set, error) { return BuildAt(dir, files, time.Now()) }
-
 // BuildAt checks the documents of files against each other: names unique per
 // kind, each Recording's Provider exists, stream shape and options fit the
 // provider type, and no two Recordings record the same stream at once within

@@ -66,8 +66,3 @@ type realTimer struct{ t *time.Timer }
 func (r realTimer) C() <-chan time.Time        { return r.t.C }
 func (r realTimer) Stop() bool                 { return r.t.Stop() }
 func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }
-
-// Sleep waits d on c, or until ctx ends.
-func Sleep(ctx context.Context, c Clock, d time.Duration) error {
-	return Or(c).Sleep(ctx, d)
-}

@@ -109,8 +109,6 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-
 // world is one end-to-end setup: every emulator on loopback (on the shared
 // clock), a spec directory of YAML documents pointing at them, a state file
 // and an engine on it, as a recordctl process would have them.
@@ -243,13 +241,6 @@ const agoraOptions = `{mode: mix, uid: 1001, backupUid: 1002, maxIdleTime: 60, t
 func (w *world) write(name, content string) {
 	w.t.Helper()
 	if err := os.WriteFile(filepath.Join(w.dir, name), []byte(content), 0o600); err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-func (w *world) remove(name string) {
-	w.t.Helper()
-	if err := os.Remove(filepath.Join(w.dir, name)); err != nil {
 		w.t.Fatal(err)
 	}
 }

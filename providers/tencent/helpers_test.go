@@ -1,7 +1,6 @@
 package tencent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -162,12 +161,6 @@ func errCode(resp map[string]any) string {
 	e, _ := resp["Error"].(map[string]any)
 	code, _ := e["Code"].(string)
 	return code
-}
-
-func jsonBody(v any) string {
-	var b bytes.Buffer
-	_ = json.NewEncoder(&b).Encode(v)
-	return strings.TrimSpace(b.String())
 }
 
 // setEndpoint points doc at url.

@@ -220,9 +220,6 @@ func (d *Daemon) Addr() string {
 	return d.ln.Addr().String()
 }
 
-// Registry is the registry the metrics are on.
-func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
-
 // Trigger asks for a full reload and a reconcile now (SIGHUP).
 func (d *Daemon) Trigger() {
 	select {

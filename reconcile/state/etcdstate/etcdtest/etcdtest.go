@@ -81,17 +81,6 @@ func (s *Server) Client(t testing.TB) *clientv3.Client {
 	return cli
 }
 
-// Run starts a server for the test (or benchmark) and stops it at cleanup.
-func Run(t testing.TB) *Server {
-	t.Helper()
-	s, err := Start(t.TempDir())
-	if err != nil {
-		t.Fatalf("embedded etcd: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
 // Main runs a package's tests with one server shared by them all (set
 // into *srv before they run), in a temp dir removed afterwards, and exits.
 func Main(m *testing.M, srv **Server) {
