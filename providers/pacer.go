@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -72,7 +73,7 @@ type Pacer struct {
 	cur      float64       // current pace, requests/s
 	tat      [2]time.Time  // theoretical arrival time (GCRA) of due work [0] and background [1]
 	pause    time.Time     // no request before this (a throttle's RetryAfter)
-	slots    []slot        // reserved slots from a second ago on, by time
+	slots    []time.Time   // reserved slots from a second ago on, in order
 	adjusted time.Time     // when cur was last recovered or cut
 	cut      time.Time     // when cur was last cut
 	thr      int64         // throttles seen
@@ -80,9 +81,6 @@ type Pacer struct {
 	dev      time.Duration // EWMA of |sample - lat|
 	samples  int64
 }
-
-// slot is one reserved send time.
-type slot struct{ at time.Time }
 
 // maxWindow bounds the pace the window rule is kept for: a faster pace is
 // only spaced (its credit still at most maxWindow requests).
@@ -154,11 +152,8 @@ func (p *Pacer) release(at time.Time, bg bool) {
 	if !at.After(now) {
 		return
 	}
-	for i := len(p.slots) - 1; i >= 0; i-- {
-		if p.slots[i].at.Equal(at) {
-			p.slots = append(p.slots[:i], p.slots[i+1:]...)
-			break
-		}
+	if i := p.from(at); i < len(p.slots) && p.slots[i].Equal(at) {
+		p.slots = slices.Delete(p.slots, i, i+1)
 	}
 	if c := class(bg); p.tat[c].After(now) {
 		p.tat[c] = p.tat[c].Add(-p.stepLocked())
@@ -186,21 +181,24 @@ func (p *Pacer) reserve(bg bool) (time.Duration, time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clk.Now()
+	p.recoverLocked(now)
+	return p.reserveLocked(bg, now)
+}
+
+func (p *Pacer) reserveLocked(bg bool, now time.Time) (time.Duration, time.Time) {
 	if math.IsInf(p.target, 1) && !p.pause.After(now) {
 		return 0, now
 	}
-	p.recoverLocked(now)
 	step := p.stepLocked()
 	n := maxWindow // requests a second may hold
 	if p.cur < maxWindow {
 		n = max(1, int(p.cur))
 	}
-	limit := n
 	if bg {
-		limit = n - Headroom(n)
+		n -= Headroom(n) // background leaves the headroom free
 	}
-	credit := time.Duration(limit-1) * step // GCRA burst tolerance: limit at once after idle
-	tat := &p.tat[class(bg)]                // each kind is spaced on its own: due work never queues behind background
+	credit := time.Duration(n-1) * step // GCRA burst tolerance: n at once after idle
+	tat := &p.tat[class(bg)]            // each kind is spaced on its own: due work never queues behind background
 	at := tat.Add(-credit)
 	if at.Before(now) {
 		at = now
@@ -210,19 +208,12 @@ func (p *Pacer) reserve(bg bool) (time.Duration, time.Time) {
 	}
 	if p.cur <= maxWindow {
 		// Forget slots no window from now on can hold.
-		keep := 0
-		for keep < len(p.slots) && !p.slots[keep].at.After(now.Add(-time.Second)) {
-			keep++
-		}
-		p.slots = append(p.slots[:0], p.slots[keep:]...)
-		if w := p.earliest(at, bg, n, limit); w.After(at) {
+		p.slots = p.slots[:copy(p.slots, p.slots[p.after(now.Add(-time.Second)):])]
+		if w := p.earliest(at, n); w.After(at) {
 			at = w // a window is full: no credit is left after it
 			*tat = at.Add(credit)
 		}
-		i := p.after(at)
-		p.slots = append(p.slots, slot{})
-		copy(p.slots[i+1:], p.slots[i:])
-		p.slots[i] = slot{at: at}
+		p.slots = slices.Insert(p.slots, p.after(at), at)
 	}
 	if tat.Before(at) {
 		*tat = at
@@ -246,40 +237,27 @@ func (p *Pacer) BackgroundRoom() int {
 	if math.IsInf(p.cur, 1) || p.cur > maxWindow {
 		return MaxInFlight
 	}
-	if p.pause.After(now) {
-		return 0
-	}
-	step := p.stepLocked()
-	n := max(1, int(p.cur))
-	limit := n - Headroom(n)
-	credit := time.Duration(limit-1) * step
-	saved := append([]slot(nil), p.slots...)
-	defer func() { p.slots = saved }()
-	tat, k := p.tat[1], 0
-	for k < limit && !tat.Add(-credit).After(now) && p.fits(now, true, n, limit) {
-		i := p.after(now)
-		p.slots = append(p.slots, slot{})
-		copy(p.slots[i+1:], p.slots[i:])
-		p.slots[i] = slot{at: now}
-		if tat.Before(now) {
-			tat = now
+	// Reserve background slots until one would wait, then take them back.
+	slots, tat := slices.Clone(p.slots), p.tat
+	defer func() { p.slots, p.tat = slots, tat }()
+	k := 0
+	for ; k < MaxInFlight; k++ {
+		if d, _ := p.reserveLocked(true, now); d > 0 {
+			break
 		}
-		tat = tat.Add(step)
-		k++
 	}
 	return k
 }
 
 // earliest is the first instant from a0 on at which one more request
-// (bg: background) fits every window: at most n in any second, and a
-// background request only where the second holds fewer than limit.
-func (p *Pacer) earliest(a0 time.Time, bg bool, n, limit int) time.Time {
-	if p.fits(a0, bg, n, limit) {
+// fits every second that would hold it, n at most in each.
+func (p *Pacer) earliest(a0 time.Time, n int) time.Time {
+	if p.fits(a0, n) {
 		return a0
 	}
-	// A window frees a place only when one of its slots leaves it.
+	// A second frees a place only when one of its slots leaves it.
 	for _, s := range p.slots {
-		if a := s.at.Add(time.Second); a.After(a0) && p.fits(a, bg, n, limit) {
+		if a := s.Add(time.Second); a.After(a0) && p.fits(a, n) {
 			return a
 		}
 	}
@@ -287,39 +265,31 @@ func (p *Pacer) earliest(a0 time.Time, bg bool, n, limit int) time.Time {
 }
 
 // fits reports whether a request at a keeps every second that would hold
-// it within the limits.
-func (p *Pacer) fits(a time.Time, bg bool, n, limit int) bool {
-	// The seconds holding a start at a slot in (a-1s, a], or at a.
-	for i := p.after(a.Add(-time.Second)); i < len(p.slots) && !p.slots[i].at.After(a); i++ {
-		if !p.roomIn(i, p.slots[i].at, bg, n, limit) {
+// it at n requests at most: the seconds starting at a slot in (a-1s, a],
+// or at a.
+func (p *Pacer) fits(a time.Time, n int) bool {
+	for i := p.after(a.Add(-time.Second)); i < len(p.slots) && !p.slots[i].After(a); i++ {
+		if p.count(i, p.slots[i]) >= n {
 			return false
 		}
 	}
-	return p.roomIn(p.from(a), a, bg, n, limit)
+	return p.count(p.from(a), a) < n
 }
 
 // after is the index of the first slot after t; from that of the first
 // slot at or after t.
 func (p *Pacer) after(t time.Time) int {
-	return sort.Search(len(p.slots), func(i int) bool { return p.slots[i].at.After(t) })
+	return sort.Search(len(p.slots), func(i int) bool { return p.slots[i].After(t) })
 }
 
 func (p *Pacer) from(t time.Time) int {
-	return sort.Search(len(p.slots), func(i int) bool { return !p.slots[i].at.Before(t) })
+	return sort.Search(len(p.slots), func(i int) bool { return !p.slots[i].Before(t) })
 }
 
-// roomIn reports whether the second [x, x+1s), whose first slot is at
-// index i, has room for one more request (bg: background, which must
-// leave the headroom free).
-func (p *Pacer) roomIn(i int, x time.Time, bg bool, n, limit int) bool {
-	all := 0
-	for end := x.Add(time.Second); i < len(p.slots) && p.slots[i].at.Before(end); i++ {
-		all++
-	}
-	if bg {
-		return all < limit
-	}
-	return all < n
+// count is how many slots the second [x, x+1s) holds, the first of them
+// at index i.
+func (p *Pacer) count(i int, x time.Time) int {
+	return p.from(x.Add(time.Second)) - i
 }
 
 // recoverLocked raises the pace towards the target, paceRecovery of it
