@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -411,50 +412,51 @@ func (e *Engine) finish(ctx context.Context, store Store, at time.Time) error {
 
 // Digest fingerprints the documents a plan was made from.
 func Digest(set *spec.Set) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	for _, p := range set.Providers {
-		encodeProvider(enc, p)
-	}
-	for _, r := range set.Recordings {
-		encodeRecording(enc, r)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	d, _ := digests(set, false)
+	return d
 }
 
-// ShareDigests fingerprints each Provider document's share of set: its
-// document and its Recordings (in document order). A reload that leaves a
-// provider's share as it was need not wake that provider's worker.
-func ShareDigests(set *spec.Set) map[string]string {
-	hs := map[string]hash.Hash{}
-	encs := map[string]*json.Encoder{}
-	for _, p := range set.Providers {
-		h := sha256.New()
-		hs[p.Metadata.Name], encs[p.Metadata.Name] = h, json.NewEncoder(h)
-		encodeProvider(encs[p.Metadata.Name], p)
-	}
-	for _, r := range set.Recordings {
-		if enc := encs[r.Spec.Provider]; enc != nil {
-			encodeRecording(enc, r)
+// Digests is Digest and, in the same pass, a fingerprint of each Provider
+// document's share of set: its document and its Recordings (in document
+// order). A reload that leaves a provider's share as it was need not wake
+// that provider's worker.
+func Digests(set *spec.Set) (string, map[string]string) { return digests(set, true) }
+
+func digests(set *spec.Set, perProvider bool) (string, map[string]string) {
+	all := sha256.New()
+	shares := map[string]hash.Hash{}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Each document is encoded once, into the whole and into its share.
+	add := func(provider string, v any) {
+		buf.Reset()
+		_ = enc.Encode(v)
+		all.Write(buf.Bytes())
+		if h := shares[provider]; h != nil {
+			h.Write(buf.Bytes())
 		}
 	}
-	out := make(map[string]string, len(hs))
-	for name, h := range hs {
+	for _, p := range set.Providers {
+		if perProvider {
+			shares[p.Metadata.Name] = sha256.New()
+		}
+		add(p.Metadata.Name, struct {
+			M spec.Metadata
+			S spec.ProviderSpec
+		}{p.Metadata, p.Spec})
+	}
+	for _, r := range set.Recordings {
+		add(r.Spec.Provider, struct {
+			M spec.Metadata
+			S spec.RecordingSpec
+		}{r.Metadata, r.Spec})
+	}
+	if !perProvider {
+		return hex.EncodeToString(all.Sum(nil)), nil
+	}
+	out := make(map[string]string, len(shares))
+	for name, h := range shares {
 		out[name] = hex.EncodeToString(h.Sum(nil))
 	}
-	return out
-}
-
-func encodeProvider(enc *json.Encoder, p *spec.Provider) {
-	_ = enc.Encode(struct {
-		M spec.Metadata
-		S spec.ProviderSpec
-	}{p.Metadata, p.Spec})
-}
-
-func encodeRecording(enc *json.Encoder, r *spec.Recording) {
-	_ = enc.Encode(struct {
-		M spec.Metadata
-		S spec.RecordingSpec
-	}{r.Metadata, r.Spec})
+	return hex.EncodeToString(all.Sum(nil)), out
 }

@@ -17,7 +17,7 @@ type Documents struct {
 	// Digest fingerprints Set (reconcile.Digest), to tell whether a reload changed anything.
 	Digest string
 	// Shares fingerprints each Provider document's share of Set
-	// (reconcile.ShareDigests), to tell which workers a change concerns.
+	// (reconcile.Digests), to tell which workers a change concerns.
 	Shares map[string]string
 	// Errors are every problem in force, each at file:line:col, sorted.
 	Errors []*spec.Error
@@ -209,8 +209,7 @@ func (l *loader) build(t spec.Tree) Documents {
 		}
 	}
 	doc.Errors = dedupe(all)
-	doc.Digest = reconcile.Digest(cur.set)
-	doc.Shares = reconcile.ShareDigests(cur.set)
+	doc.Digest, doc.Shares = reconcile.Digests(cur.set)
 	return doc
 }
 
