@@ -295,25 +295,9 @@ func (x *expander) day(date time.Time) day {
 // exclusion matches the scheduled local time (a start moved out of a
 // spring-forward gap is excluded by the time it was scheduled at).
 func (x *expander) listDay(date, start, end time.Time) []time.Time {
-	var out []time.Time
-	for _, h := range x.lv[0] {
-		for _, m := range x.lv[1] {
-			for _, sc := range x.lv[2] {
-				if x.excludedAt(date, int(h), int(m), int(sc)) {
-					continue
-				}
-				t := resolveWall(date.Year(), date.Month(), date.Day(), int(h), int(m), int(sc), x.loc)
-				if t.Before(start) || !t.Before(end) {
-					continue
-				}
-				if n := len(out); n > 0 && !out[n-1].Before(t) {
-					continue // several gap times start at the same instant
-				}
-				out = append(out, t)
-			}
-		}
-	}
-	return out
+	return appendWallFires(nil, date, x.lv[0], x.lv[1], x.lv[2], x.loc, start, end, func(h, m, s int) bool {
+		return x.excludedAt(date, h, m, s)
+	})
 }
 
 // offsetChange finds the day's change of UTC offset, if any, and reports

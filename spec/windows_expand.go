@@ -188,22 +188,35 @@ func specFires(s *cron.SpecSchedule, loc *time.Location, from, to time.Time) []t
 	day := time.Date(lf.Year(), lf.Month(), lf.Day(), 0, 0, 0, 0, time.UTC)
 	last := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, time.UTC)
 	var out []time.Time
+	hs, ms, ss := bitList(s.Hour, 24), bitList(s.Minute, 60), bitList(s.Second, 60)
 	for ; !day.After(last); day = day.AddDate(0, 0, 1) {
 		if s.Month&(1<<uint(day.Month())) == 0 || !dayMatches(s, day) {
 			continue
 		}
-		for h := range setBits(s.Hour, 24) {
-			for m := range setBits(s.Minute, 60) {
-				for sec := range setBits(s.Second, 60) {
-					t := resolveWall(day.Year(), day.Month(), day.Day(), h, m, sec, loc)
-					if t.Before(from) || !t.Before(to) {
-						continue
-					}
-					if n := len(out); n > 0 && !out[n-1].Before(t) {
-						continue // several gap times map to the same instant
-					}
-					out = append(out, t)
+		out = appendWallFires(out, day, hs, ms, ss, loc, from, to, nil)
+	}
+	return out
+}
+
+// appendWallFires appends to out the instants of local date day at every
+// hour, minute and second listed, in [from, to), in order, each once (the
+// times of a spring-forward gap start at the same instant), leaving out
+// those skip reports (nil: none).
+func appendWallFires(out []time.Time, day time.Time, hs, ms, ss []int64, loc *time.Location, from, to time.Time, skip func(h, m, s int) bool) []time.Time {
+	for _, h := range hs {
+		for _, m := range ms {
+			for _, sec := range ss {
+				if skip != nil && skip(int(h), int(m), int(sec)) {
+					continue
 				}
+				t := resolveWall(day.Year(), day.Month(), day.Day(), int(h), int(m), int(sec), loc)
+				if t.Before(from) || !t.Before(to) {
+					continue
+				}
+				if n := len(out); n > 0 && !out[n-1].Before(t) {
+					continue // several gap times map to the same instant
+				}
+				out = append(out, t)
 			}
 		}
 	}
